@@ -1,0 +1,7 @@
+export {
+  type Authorizer,
+  allowAll,
+  installAuthorization,
+  type PermissionAction,
+  type RoutePermission,
+} from './permissions.js';

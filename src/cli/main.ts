@@ -1,0 +1,40 @@
+import { Command, CommanderError } from 'commander';
+import { SlipwayApiError } from '../sdk/index.js';
+import { VERSION } from '../version.js';
+import { registerExperimentsCommands } from './experiments.js';
+import { registerModelsCommands } from './models.js';
+import { registerRunsCommands } from './runs.js';
+import { registerServeCommands } from './serve.js';
+import { registerServerCommand } from './server.js';
+
+export function buildProgram(): Command {
+  const program = new Command('slipway')
+    .description('Slipway: from a training run to production, and healthy there')
+    .version(VERSION)
+    .showHelpAfterError();
+  registerServerCommand(program);
+  registerExperimentsCommands(program);
+  registerRunsCommands(program);
+  registerModelsCommands(program);
+  registerServeCommands(program);
+  return program;
+}
+
+/** Entry point of the `slipway` binary: errors become one clear line and a non-zero exit code. */
+export async function run(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) process.exit(error.exitCode);
+    if (error instanceof SlipwayApiError) {
+      process.stderr.write(`error: ${error.errorCode} (${error.status}): ${error.message}\n`);
+    } else if (error instanceof TypeError && String(error.cause ?? '').includes('ECONNREFUSED')) {
+      process.stderr.write(
+        'error: cannot reach the Slipway server; start it with `slipway server` or set --tracking-uri\n',
+      );
+    } else {
+      process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    }
+    process.exit(1);
+  }
+}

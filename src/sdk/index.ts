@@ -1,0 +1,7 @@
+export {
+  type ClientOptions,
+  createClient,
+  type SearchRunsOptions,
+  SlipwayApiError,
+  type SlipwayClient,
+} from './client.js';

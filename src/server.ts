@@ -1,0 +1,252 @@
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import { collectDefaultMetrics, Registry as MetricsRegistry } from 'prom-client';
+import { type Authorizer, allowAll, installAuthorization } from './auth/index.js';
+import { type Clock, systemClock } from './core/clock.js';
+import type { ServerConfig } from './core/config.js';
+import { isSlipwayError, SlipwayError } from './core/errors.js';
+import { newRequestId } from './core/ids.js';
+import { createRegistryService, type RegistryService, registryRoutes } from './registry/index.js';
+import {
+  type BatchPolicy,
+  createJsonlPayloadSink,
+  createOnnxRuntime,
+  createPayloadLogger,
+  createServingMetrics,
+  createServingService,
+  type ModelRuntime,
+  type PayloadLogger,
+  type ServingService,
+  servingRoutes,
+} from './serving/index.js';
+import { type BlobStore, createFsBlobStore, type MetadataDb, openMetadataDb } from './storage/index.js';
+import {
+  artifactRoutes,
+  createTrackingService,
+  type TrackingService,
+  trackingRoutes,
+} from './tracking/index.js';
+import { VERSION } from './version.js';
+
+export interface SlipwayServices {
+  metadata: MetadataDb;
+  blobs: BlobStore;
+  tracking: TrackingService;
+  registry: RegistryService;
+  serving: ServingService;
+  metrics: MetricsRegistry;
+  /** Stops workers, flushes logs, closes the database. */
+  close(): Promise<void>;
+}
+
+export interface Slipway {
+  app: FastifyInstance;
+  services: SlipwayServices;
+  /** Stops accepting connections, lets in-flight requests finish, then closes the database. */
+  close(): Promise<void>;
+}
+
+export interface SlipwayOptions {
+  authorizer?: Authorizer;
+  clock?: Clock;
+  /** Pino logger options; `false` silences logs (tests). */
+  logger?: boolean | { level: string };
+  /**
+   * `server` (default): the whole control plane. `serve`: a standalone serving process (inference, metrics,
+   * health) for `defaultModel`, reading the registry's database and blob store.
+   */
+  mode?: 'server' | 'serve';
+  defaultModel?: string;
+  batchPolicy?: Partial<BatchPolicy>;
+  /** Inference payload logging to `<data-dir>/payloads` (default on). */
+  payloadLog?: boolean;
+  /** Worker threads for inference (default: one per core). */
+  inferenceWorkers?: number;
+}
+
+/** Builds the storage and services for a configuration: the one place adapters are chosen. */
+export async function createServices(
+  config: ServerConfig,
+  options: Pick<SlipwayOptions, 'clock' | 'batchPolicy' | 'payloadLog' | 'inferenceWorkers'> = {},
+): Promise<SlipwayServices> {
+  const clock = options.clock ?? systemClock;
+  const metadata = await openMetadataDb(config.db);
+  const blobs = createFsBlobStore(config.artifactsDir);
+  const tracking = createTrackingService({ metadata, clock });
+  const registry = createRegistryService({ metadata, blobs, clock, tracking });
+  const metrics = new MetricsRegistry();
+  collectDefaultMetrics({ register: metrics, prefix: 'slipway_' });
+  const servingMetrics = createServingMetrics(metrics);
+  const runtime = lazyRuntime(() =>
+    createOnnxRuntime({
+      ...(options.inferenceWorkers !== undefined && { workers: options.inferenceWorkers }),
+    }),
+  );
+  let payloadLogger: PayloadLogger | undefined;
+  if (options.payloadLog !== false) {
+    payloadLogger = createPayloadLogger(createJsonlPayloadSink(join(config.dataDir, 'payloads')), {
+      maxBuffered: 10_000,
+      flushIntervalMs: 1000,
+      maxBatch: 500,
+      onWritten: (n) => servingMetrics.payloadLogged.inc(n),
+      onDropped: (n) => servingMetrics.payloadDropped.inc(n),
+    });
+  }
+  const serving = createServingService({
+    registry,
+    blobs,
+    runtime,
+    metrics: servingMetrics,
+    ...(payloadLogger !== undefined && { payloadLogger }),
+    batchPolicy: {
+      maxConcurrentBatches: options.inferenceWorkers ?? availableParallelism(),
+      ...options.batchPolicy,
+    },
+  });
+  return {
+    metadata,
+    blobs,
+    tracking,
+    registry,
+    serving,
+    metrics,
+    async close() {
+      await serving.drain();
+      await runtime.close();
+      await payloadLogger?.close();
+      await metadata.close();
+    },
+  };
+}
+
+/** The ONNX worker pool starts on first use, so a control plane that serves nothing spends nothing on it. */
+function lazyRuntime(create: () => ModelRuntime): ModelRuntime {
+  let runtime: ModelRuntime | undefined;
+  return {
+    load: (model, options) => {
+      runtime ??= create();
+      return runtime.load(model, options);
+    },
+    close: async () => runtime?.close(),
+  };
+}
+
+/** Composes the domain plugins into one Fastify app. */
+export async function createSlipway(config: ServerConfig, options: SlipwayOptions = {}): Promise<Slipway> {
+  const services = await createServices(config, options);
+  const mode = options.mode ?? 'server';
+  const app = Fastify({
+    logger: options.logger ?? { level: config.logLevel },
+    requestIdHeader: 'x-request-id',
+    genReqId: () => newRequestId(),
+    // MLflow's log-batch with 1000 metrics and long tag values fits well within this; artifacts stream instead.
+    bodyLimit: 16 * 1024 * 1024,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  });
+
+  // Bodies are validated by each route's zod schema (MLflow-style messages); the JSON schemas derived from them
+  // only document the API.
+  app.setValidatorCompiler(() => () => true);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) => {
+    const error = new SlipwayError(
+      'ENDPOINT_NOT_FOUND',
+      `No API endpoint ${request.method} ${request.url.split('?')[0]}`,
+    );
+    void reply.status(error.status).send(errorBody(request.url, error));
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  installAuthorization(app, options.authorizer ?? allowAll);
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Slipway',
+        version: VERSION,
+        description: 'MLflow-compatible tracking and registry, serving, rollouts.',
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.get(
+    '/health',
+    { config: { public: true }, schema: { summary: 'Liveness and database check', tags: ['system'] } },
+    async (_request, reply) => {
+      try {
+        await sql`select 1`.execute(services.metadata.db);
+        return { status: 'ok', version: VERSION, database: services.metadata.dialect };
+      } catch (error) {
+        return reply.status(503).send({ status: 'unavailable', version: VERSION, error: String(error) });
+      }
+    },
+  );
+  // MLflow clients and UIs probe these.
+  app.get('/version', { config: { public: true }, schema: { hide: true } }, async () => VERSION);
+
+  app.get(
+    '/metrics',
+    { config: { public: true }, schema: { summary: 'Prometheus metrics', tags: ['system'] } },
+    async (_request, reply) =>
+      reply.type(services.metrics.contentType).send(await services.metrics.metrics()),
+  );
+
+  if (mode === 'server') {
+    await app.register(trackingRoutes(services.tracking));
+    await app.register(artifactRoutes({ blobs: services.blobs, tracking: services.tracking }));
+    await app.register(registryRoutes(services.registry));
+  }
+  let defaultModel: string | undefined;
+  await app.register(servingRoutes(services.serving, { defaultModel: () => defaultModel }));
+  if (options.defaultModel !== undefined)
+    defaultModel = (await services.serving.load(options.defaultModel)).name;
+
+  return {
+    app,
+    services,
+    async close() {
+      // Stop accepting and let in-flight requests finish, then drain queues, stop workers, flush, close the DB.
+      await app.close();
+      await services.close();
+    },
+  };
+}
+
+/** V2 inference routes answer `{"error": ...}`; everything else answers MLflow's `{"error_code", "message"}`. */
+function errorBody(url: string, error: SlipwayError): object {
+  if (url.startsWith('/v2')) return { error: error.message };
+  return { error_code: error.code, message: error.message };
+}
+
+function toSlipwayError(error: FastifyError | Error): SlipwayError {
+  if (isSlipwayError(error)) return error;
+  const status = (error as FastifyError).statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    const code =
+      status === 404 ? 'ENDPOINT_NOT_FOUND' : status === 429 ? 'REQUEST_LIMIT_EXCEEDED' : 'BAD_REQUEST';
+    return new SlipwayError(code, `Malformed request: ${error.message}`, { status });
+  }
+  return new SlipwayError(
+    'INTERNAL_ERROR',
+    'Internal server error; the request id is in the x-request-id header',
+  );
+}
+
+function errorHandler(
+  this: FastifyInstance,
+  error: FastifyError | Error,
+  request: import('fastify').FastifyRequest,
+  reply: import('fastify').FastifyReply,
+): void {
+  const mapped = toSlipwayError(error);
+  if (mapped.status >= 500) request.log.error({ err: error }, 'request failed');
+  else request.log.info({ code: mapped.code, msg: mapped.message }, 'request rejected');
+  void reply.status(mapped.status).send(errorBody(request.url, mapped));
+}

@@ -1,0 +1,133 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** One inference, as monitoring sees it. */
+export interface PayloadRecord {
+  requestId: string;
+  timestampMs: number;
+  model: string;
+  version: string;
+  latencyMs: number;
+  inputs: Record<string, unknown[]>;
+  outputs: Record<string, unknown[]>;
+}
+
+/** Where records go (a file, a table, a queue). `write` may be slow; the logger never waits for it. */
+export interface PayloadSink {
+  write(records: PayloadRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface PayloadLoggerOptions {
+  /** Records held in memory at most; past it new records are dropped and counted. */
+  maxBuffered: number;
+  /** How often buffered records are flushed. */
+  flushIntervalMs: number;
+  /** Records per write call. */
+  maxBatch: number;
+  onWritten?(count: number): void;
+  onDropped?(count: number): void;
+}
+
+/**
+ * A bounded, asynchronous hand-off from the request path to a sink. `log` is O(1) and never blocks or throws;
+ * when the buffer is full or the sink fails, records are dropped and counted instead of slowing requests.
+ */
+export function createPayloadLogger(sink: PayloadSink, options: PayloadLoggerOptions) {
+  let buffer: PayloadRecord[] = [];
+  let writing = false;
+  let closed = false;
+  const timer = setInterval(() => void flush(), options.flushIntervalMs);
+  timer.unref();
+
+  async function flush(): Promise<void> {
+    if (writing || buffer.length === 0) return;
+    writing = true;
+    try {
+      while (buffer.length > 0) {
+        const batch = buffer.slice(0, options.maxBatch);
+        buffer = buffer.slice(batch.length);
+        try {
+          await sink.write(batch);
+          options.onWritten?.(batch.length);
+        } catch {
+          options.onDropped?.(batch.length);
+        }
+      }
+    } finally {
+      writing = false;
+    }
+  }
+
+  return {
+    log(record: PayloadRecord): void {
+      if (closed || buffer.length >= options.maxBuffered) {
+        options.onDropped?.(1);
+        return;
+      }
+      buffer.push(record);
+      if (buffer.length >= options.maxBatch) queueMicrotask(() => void flush());
+    },
+    get buffered() {
+      return buffer.length;
+    },
+    flush,
+    /** Flushes what is buffered, then closes the sink. */
+    async close(): Promise<void> {
+      closed = true;
+      clearInterval(timer);
+      while (writing) await new Promise((r) => setTimeout(r, 5));
+      await flush();
+      await sink.close();
+    },
+  };
+}
+
+export type PayloadLogger = ReturnType<typeof createPayloadLogger>;
+
+/**
+ * Newline-delimited JSON files, one per hour and model, rotated at `maxFileBytes`: DuckDB reads them as they
+ * are (`read_json_auto('payloads/**\/*.jsonl')`). The monitoring module builds on this.
+ */
+export function createJsonlPayloadSink(dir: string, maxFileBytes = 64 * 1024 * 1024): PayloadSink {
+  let current: { path: string; stream: WriteStream; bytes: number } | undefined;
+  let part = 0;
+
+  const fileFor = async (
+    record: PayloadRecord,
+  ): Promise<{ stream: WriteStream; bytes: number; path: string }> => {
+    const hour = new Date(record.timestampMs).toISOString().slice(0, 13).replace('T', '-');
+    const folder = join(dir, record.model.replaceAll('/', '_'));
+    const base = join(folder, `${hour}`);
+    if (current !== undefined && current.path.startsWith(base) && current.bytes < maxFileBytes)
+      return current;
+    if (current !== undefined) {
+      const stream = current.stream;
+      await new Promise<void>((resolve) => stream.end(resolve));
+      if (current.path.startsWith(base)) part++;
+      else part = 0;
+    }
+    await mkdir(folder, { recursive: true });
+    const path = `${base}-${part}.jsonl`;
+    current = { path, stream: createWriteStream(path, { flags: 'a' }), bytes: 0 };
+    return current;
+  };
+
+  return {
+    async write(records) {
+      for (const record of records) {
+        const file = await fileFor(record);
+        const line = `${JSON.stringify(record)}\n`;
+        file.bytes += Buffer.byteLength(line);
+        if (!file.stream.write(line))
+          await new Promise<void>((resolve) => file.stream.once('drain', () => resolve()));
+      }
+    },
+    async close() {
+      const stream = current?.stream;
+      if (stream !== undefined) await new Promise<void>((resolve) => stream.end(resolve));
+      current = undefined;
+    },
+  };
+}

@@ -1,0 +1,264 @@
+import { performance } from 'node:perf_hooks';
+import { invalidParameter, notFound, SlipwayError } from '../core/errors.js';
+import type { ModelSignature, RegistryService, TensorSpec } from '../registry/index.js';
+import type { BlobStore } from '../storage/index.js';
+import { type Batcher, type BatchPolicy, createBatcher, defaultBatchPolicy } from './batcher.js';
+import type { ServingMetrics } from './metrics.js';
+import type { PayloadLogger } from './payload-log.js';
+import { tensorToJson } from './protocols/tensor-codec.js';
+import type { DecodedRequest } from './protocols/v2.js';
+import type { LoadedModel, ModelRuntime } from './runtime/model-runtime.js';
+import { allocate, type Datatype, elementCount, type TensorMap } from './runtime/tensor.js';
+
+export interface ServingDeps {
+  registry: RegistryService;
+  blobs: BlobStore;
+  runtime: ModelRuntime;
+  metrics: ServingMetrics;
+  payloadLogger?: PayloadLogger;
+  batchPolicy?: Partial<BatchPolicy>;
+}
+
+/** One loaded model version with its own batching queue. */
+export interface ServedModel {
+  name: string;
+  version: string;
+  signature: ModelSignature;
+  state: 'ready' | 'unloading';
+  loaded: LoadedModel;
+  batcher: Batcher;
+  loadedAtMs: number;
+}
+
+export type InferenceOutcome = 'ok' | 'bad_request' | 'shed' | 'timeout' | 'error';
+
+export interface InferenceResult {
+  model: ServedModel;
+  outputs: TensorMap;
+}
+
+/**
+ * The model repository of a serving process: loads registry versions into the runtime, keeps one batching queue
+ * per version, and swaps versions atomically (the new one serves only once warm; the old one finishes what it
+ * has, then is freed; a failed load leaves the old one serving).
+ */
+export function createServingService(deps: ServingDeps) {
+  const policy: BatchPolicy = { ...defaultBatchPolicy, ...deps.batchPolicy };
+  /** name → version → model */
+  const models = new Map<string, Map<string, ServedModel>>();
+  /** name → the version unversioned requests go to */
+  const defaults = new Map<string, string>();
+  /** Loads in progress, so a second request for the same version waits for the first. */
+  const loading = new Map<string, Promise<ServedModel>>();
+  let draining = false;
+
+  const countLoaded = () => {
+    let n = 0;
+    for (const versions of models.values()) n += versions.size;
+    deps.metrics.modelsLoaded.set(n);
+  };
+
+  const retire = async (model: ServedModel) => {
+    model.state = 'unloading';
+    await model.batcher.idle();
+    await model.loaded.dispose();
+  };
+
+  const loadVersion = async (name: string, version: string): Promise<ServedModel> => {
+    const file = await deps.registry.modelFile(name, version);
+    if (file.onnxPath === undefined || file.signature === undefined) {
+      throw invalidParameter(
+        `Model ${name} version ${version} has no ONNX file to serve${file.flavor === undefined ? '' : ` (flavor '${file.flavor}')`}; Slipway serves ONNX models`,
+      );
+    }
+    const signature = file.signature;
+    if (signature.mapOutputs.length > 0) {
+      throw invalidParameter(
+        `Model ${name} version ${version} has map outputs (${signature.mapOutputs.join(', ')}), which cannot be served as tensors: ` +
+          "export it without ZipMap (skl2onnx: options={'zipmap': False})",
+      );
+    }
+    const bytes = await deps.blobs.read(file.onnxPath);
+    const loaded = await deps.runtime.load(bytes, { name: `${name}/${version}` });
+    const labels = { model: name, version };
+    const batcher = createBatcher((inputs, outputNames) => loaded.infer(inputs, outputNames), policy, {
+      onBatch: (rows, inferMs) => {
+        deps.metrics.batchSize.observe(labels, rows);
+        deps.metrics.compute.observe(labels, inferMs / 1000);
+      },
+      onQueueDepth: (rows) => deps.metrics.queueDepth.set(labels, rows),
+    });
+    const model: ServedModel = {
+      name,
+      version,
+      signature,
+      state: 'ready',
+      loaded,
+      batcher,
+      loadedAtMs: Date.now(),
+    };
+    try {
+      // Warm every worker's session before the version is reported ready.
+      await Promise.all(
+        Array.from({ length: policy.maxConcurrentBatches }, () =>
+          loaded.infer(exampleInputs(signature.inputs)),
+        ),
+      );
+    } catch (error) {
+      await loaded.dispose();
+      throw invalidParameter(
+        `Model ${name} version ${version} failed its warm-up inference: ${String((error as Error).message)}`,
+      );
+    }
+    return model;
+  };
+
+  const self = {
+    /**
+     * Loads `name/version`, `name@alias` or `name` (latest) and makes it the default for its name. Resolves when
+     * the version is warm and serving.
+     */
+    async load(reference: string): Promise<ServedModel> {
+      if (draining) throw new SlipwayError('TEMPORARILY_UNAVAILABLE', 'The server is shutting down');
+      const resolved = await deps.registry.resolveVersion(reference);
+      const key = `${resolved.name}/${resolved.version}`;
+      const existing = models.get(resolved.name)?.get(resolved.version);
+      let model: ServedModel;
+      if (existing !== undefined) model = existing;
+      else {
+        let pending = loading.get(key);
+        if (pending === undefined) {
+          pending = loadVersion(resolved.name, resolved.version);
+          loading.set(key, pending);
+        }
+        try {
+          model = await pending;
+        } finally {
+          loading.delete(key);
+        }
+        const versions = models.get(resolved.name) ?? new Map<string, ServedModel>();
+        versions.set(model.version, model);
+        models.set(resolved.name, versions);
+      }
+      const previous = defaults.get(resolved.name);
+      defaults.set(resolved.name, model.version);
+      if (previous !== undefined && previous !== model.version) {
+        const old = models.get(resolved.name)?.get(previous);
+        models.get(resolved.name)?.delete(previous);
+        if (old !== undefined) void retire(old);
+      }
+      countLoaded();
+      return model;
+    },
+
+    /** Unloads one version, or every version of a model. In-flight requests finish first. */
+    async unload(name: string, version?: string): Promise<void> {
+      const versions = models.get(name);
+      if (versions === undefined) throw notFound(`Model '${name}' is not loaded`);
+      const targets = version === undefined ? [...versions.values()] : [versions.get(version)];
+      if (targets.some((t) => t === undefined))
+        throw notFound(`Model '${name}' version ${version} is not loaded`);
+      for (const model of targets as ServedModel[]) versions.delete(model.version);
+      if (versions.size === 0) {
+        models.delete(name);
+        defaults.delete(name);
+      } else if (!versions.has(defaults.get(name) ?? '')) {
+        defaults.set(name, [...versions.keys()].at(-1) as string);
+      }
+      countLoaded();
+      await Promise.all((targets as ServedModel[]).map(retire));
+    },
+
+    /** The served model for a name and optional version; 404 when it is not loaded. */
+    get(name: string, version?: string): ServedModel {
+      const versions = models.get(name);
+      const chosen = version ?? defaults.get(name);
+      const model = chosen === undefined ? undefined : versions?.get(chosen);
+      if (model === undefined) {
+        throw notFound(
+          version === undefined
+            ? `Model '${name}' is not loaded`
+            : `Model '${name}' version ${version} is not loaded`,
+        );
+      }
+      return model;
+    },
+
+    list(): ServedModel[] {
+      return [...models.values()].flatMap((versions) => [...versions.values()]);
+    },
+
+    /** Runs one decoded request through the model's batcher, with metrics and payload logging. */
+    async infer(model: ServedModel, request: DecodedRequest, requestId: string): Promise<InferenceResult> {
+      const labels = { model: model.name, version: model.version };
+      const started = performance.now();
+      try {
+        const result = await model.batcher.submit(request.inputs, request.rows, {
+          exclusive: !request.batchable,
+          ...(request.timeoutMs !== undefined && { timeoutMs: request.timeoutMs }),
+          ...(request.outputNames !== undefined && { outputNames: request.outputNames }),
+        });
+        const latencyMs = performance.now() - started;
+        deps.metrics.requests.inc({ ...labels, outcome: 'ok' });
+        deps.metrics.latency.observe(labels, latencyMs / 1000);
+        deps.metrics.queue.observe(labels, result.queueMs / 1000);
+        deps.payloadLogger?.log({
+          requestId,
+          timestampMs: Date.now(),
+          model: model.name,
+          version: model.version,
+          latencyMs,
+          inputs: jsonOf(request.inputs),
+          outputs: jsonOf(result.outputs),
+        });
+        return { model, outputs: result.outputs };
+      } catch (error) {
+        deps.metrics.requests.inc({ ...labels, outcome: outcomeOf(error) });
+        throw error;
+      }
+    },
+
+    /** Records a request refused before it reached the model (validation). */
+    countRejected(model: ServedModel): void {
+      deps.metrics.requests.inc({ model: model.name, version: model.version, outcome: 'bad_request' });
+    },
+
+    ready(): boolean {
+      return !draining;
+    },
+
+    /** Stops taking loads and waits until every queue is empty. */
+    async drain(): Promise<void> {
+      draining = true;
+      await Promise.all(self.list().map((m) => m.batcher.idle()));
+    },
+  };
+  return self;
+}
+
+export type ServingService = ReturnType<typeof createServingService>;
+
+function outcomeOf(error: unknown): InferenceOutcome {
+  const code = (error as SlipwayError).code;
+  if (code === 'REQUEST_LIMIT_EXCEEDED' || code === 'TEMPORARILY_UNAVAILABLE') return 'shed';
+  if (code === 'DEADLINE_EXCEEDED') return 'timeout';
+  if (code === 'INVALID_PARAMETER_VALUE') return 'bad_request';
+  return 'error';
+}
+
+const jsonOf = (tensors: TensorMap): Record<string, unknown[]> =>
+  Object.fromEntries(Object.entries(tensors).map(([name, tensor]) => [name, tensorToJson(tensor)]));
+
+/** A one-row input of zeros (empty strings for BYTES) that fits the signature, for warm-up. */
+function exampleInputs(specs: readonly TensorSpec[]): TensorMap {
+  const inputs: TensorMap = {};
+  for (const spec of specs) {
+    const shape = spec.shape.map((d) => (d < 0 ? 1 : d));
+    inputs[spec.name] = {
+      datatype: spec.datatype as Datatype,
+      shape,
+      data: allocate(spec.datatype as Datatype, elementCount(shape)),
+    };
+  }
+  return inputs;
+}

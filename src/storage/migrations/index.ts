@@ -1,0 +1,15 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import { foundationMigration } from './001-foundation.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+/**
+ * Migrations are listed in code (not discovered on disk) so the compiled package needs no file layout at run
+ * time. Names sort in application order.
+ */
+export function migrationProvider(dialect: DialectName): MigrationProvider {
+  const migrations: Record<string, Migration> = {
+    '001-foundation': foundationMigration(dialect),
+  };
+  return { getMigrations: async () => migrations };
+}

@@ -1,0 +1,2 @@
+/** Slipway's version, reported by /health, /version and the CLI. */
+export const VERSION = '0.1.0';

@@ -1,0 +1,3 @@
+import { defineStorageSuite } from './storage-suite.js';
+
+defineStorageSuite('sqlite', async () => ({ stop: async () => undefined }));
