@@ -28,7 +28,7 @@ export async function run(argv: string[]): Promise<void> {
     if (error instanceof CommanderError) process.exit(error.exitCode);
     if (error instanceof SlipwayApiError) {
       process.stderr.write(`error: ${error.errorCode} (${error.status}): ${error.message}\n`);
-    } else if (error instanceof TypeError && String(error.cause ?? '').includes('ECONNREFUSED')) {
+    } else if (error instanceof TypeError && isConnectionError(error.cause)) {
       process.stderr.write(
         'error: cannot reach the Slipway server; start it with `slipway server` or set --tracking-uri\n',
       );
@@ -37,4 +37,9 @@ export async function run(argv: string[]): Promise<void> {
     }
     process.exit(1);
   }
+}
+
+function isConnectionError(cause: unknown): boolean {
+  const code = (cause as { code?: string } | undefined)?.code;
+  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ECONNRESET';
 }
