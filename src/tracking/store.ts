@@ -81,19 +81,9 @@ export function createTrackingStore(metadata: MetadataDb) {
     }
   };
 
-  const orderExpression = (order: OrderByClause) => {
-    switch (order.entity) {
-      case 'metric':
-        return sql`(select m.value from latest_metrics m where m.run_id = runs.run_id and m.key = ${order.key})`;
-      case 'param':
-        return sql`(select p.value from params p where p.run_id = runs.run_id and p.key = ${order.key})`;
-      case 'tag':
-        return sql`(select t.value from tags t where t.run_id = runs.run_id and t.key = ${order.key})`;
-      case 'dataset':
-      case 'attribute':
-        return sql.ref(`runs.${runAttributeColumn(order.key)}`);
-    }
-  };
+  /** Table holding the sort key of a metric/param/tag order clause; attributes sort on the runs row itself. */
+  const orderTable = (order: OrderByClause): 'latest_metrics' | 'params' | 'tags' | undefined =>
+    order.entity === 'metric' ? 'latest_metrics' : order.entity === 'param' ? 'params' : order.entity === 'tag' ? 'tags' : undefined;
 
   return {
     db,
@@ -406,20 +396,29 @@ export function createTrackingStore(metadata: MetadataDb) {
     ): Promise<RunTable[]> {
       let select = trx
         .selectFrom('runs')
-        .selectAll()
-        .where('experiment_id', 'in', query.experimentIds)
-        .where('lifecycle_stage', 'in', lifecycleFilter(query.viewType));
+        .selectAll('runs')
+        .where('runs.experiment_id', 'in', query.experimentIds)
+        .where('runs.lifecycle_stage', 'in', lifecycleFilter(query.viewType));
       for (const clause of query.filter) select = select.where(clauseCondition(clause));
-      for (const order of query.orderBy) {
-        const expression = orderExpression(order);
+      query.orderBy.forEach((order, index) => {
+        const table = orderTable(order);
+        // One left join per sort key: far cheaper than a correlated subquery evaluated per row and per use.
+        const alias = `o${index}` as 'o';
+        let expression: Expression<unknown>;
+        if (table === undefined) expression = sql.ref(`runs.${runAttributeColumn(order.key)}`);
+        else {
+          select = select.leftJoin(
+            (eb) => eb.selectFrom(table).select(['run_id', 'value']).where('key', '=', order.key).as(alias),
+            (join) => join.onRef(`${alias}.run_id`, '=', 'runs.run_id'),
+          ) as unknown as typeof select;
+          expression = sql.ref(`${alias}.value`);
+        }
         // MLflow puts runs without the value last whatever the direction.
-        select = select
-          .orderBy(sql`(${expression}) is null`, 'asc')
-          .orderBy(expression, order.ascending ? 'asc' : 'desc');
-      }
+        select = select.orderBy(sql`${expression} is null`, 'asc').orderBy(expression, order.ascending ? 'asc' : 'desc');
+      });
       return select
-        .orderBy('start_time', 'desc')
-        .orderBy('run_id', 'asc')
+        .orderBy('runs.start_time', 'desc')
+        .orderBy('runs.run_id', 'asc')
         .limit(query.limit)
         .offset(query.offset)
         .execute();
