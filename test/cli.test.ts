@@ -13,7 +13,12 @@ describe('slipway CLI', () => {
   let server: TestServer;
   const slipway = async (...args: string[]) => {
     try {
-      const { stdout } = await run(process.execPath, [join(root, 'bin/slipway.js'), ...args, '--tracking-uri', server.url]);
+      const { stdout } = await run(process.execPath, [
+        join(root, 'bin/slipway.js'),
+        ...args,
+        '--tracking-uri',
+        server.url,
+      ]);
       return { code: 0, stdout, stderr: '' };
     } catch (error) {
       const e = error as { code: number; stdout: string; stderr: string };
@@ -39,12 +44,22 @@ describe('slipway CLI', () => {
     const table = await slipway('experiments', 'list');
     expect(table.stdout).toMatch(/ID\s+NAME\s+STAGE/);
 
-    const runs = JSON.parse((await slipway('runs', 'list', '-e', experimentId, '--filter', 'metrics.auc > 0.5', '--json')).stdout) as {
+    const runs = JSON.parse(
+      (await slipway('runs', 'list', '-e', experimentId, '--filter', 'metrics.auc > 0.5', '--json')).stdout,
+    ) as {
       runs: { info: { run_name: string } }[];
     };
     expect(runs.runs.map((r) => r.info.run_name)).toEqual(['cli-run']);
 
-    const registered = await slipway('models', 'register', 'cli-model', 's3://bucket/model', '--run-id', run1.info.run_id, '--json');
+    const registered = await slipway(
+      'models',
+      'register',
+      'cli-model',
+      's3://bucket/model',
+      '--run-id',
+      run1.info.run_id,
+      '--json',
+    );
     expect(JSON.parse(registered.stdout)).toMatchObject({ name: 'cli-model', version: '1' });
     expect((await slipway('models', 'alias', 'cli-model', 'champion', '1')).code).toBe(0);
     const card = await slipway('models', 'show', 'cli-model@champion');
@@ -59,7 +74,13 @@ describe('slipway CLI', () => {
     const bad = await slipway('runs', 'list', '-e', '0', '--filter', 'metrics.auc >>');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/position/);
-    const { code, stderr } = await run(process.execPath, [join(root, 'bin/slipway.js'), 'experiments', 'list', '--tracking-uri', 'http://127.0.0.1:59998']).then(
+    const { code, stderr } = await run(process.execPath, [
+      join(root, 'bin/slipway.js'),
+      'experiments',
+      'list',
+      '--tracking-uri',
+      'http://127.0.0.1:59998',
+    ]).then(
       () => ({ code: 0, stderr: '' }),
       (e: { code: number; stderr: string }) => e,
     );

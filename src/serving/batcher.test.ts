@@ -17,7 +17,8 @@ function summingModel(options: { delayMs?: number; gate?: Promise<void> } = {}) 
     if (options.gate !== undefined) await options.gate;
     if (options.delayMs !== undefined) await new Promise((r) => setTimeout(r, options.delayMs));
     const y = new Float32Array(rows);
-    for (let r = 0; r < rows; r++) for (let c = 0; c < width; c++) y[r] = (y[r] as number) + (x.data[r * width + c] as number);
+    for (let r = 0; r < rows; r++)
+      for (let c = 0; c < width; c++) y[r] = (y[r] as number) + (x.data[r * width + c] as number);
     return { y: { datatype: 'FP32', shape: [rows, 1], data: y } };
   };
   return { infer, calls };
@@ -28,14 +29,25 @@ describe('dynamic batcher', () => {
     let open: () => void = () => undefined;
     const gate = new Promise<void>((r) => (open = r));
     const model = summingModel({ gate });
-    const batcher = createBatcher(model.infer, { ...defaultBatchPolicy, maxBatchSize: 4, maxConcurrentBatches: 1 });
+    const batcher = createBatcher(model.infer, {
+      ...defaultBatchPolicy,
+      maxBatchSize: 4,
+      maxConcurrentBatches: 1,
+    });
     // The first request occupies the only slot; the next five queue and run as batches of 4 rows then 1.
     const first = batcher.submit(rowsTensor([1, 1]), 1);
     const queued = [1, 2, 3, 4, 5].map((i) => batcher.submit(rowsTensor([i, 10 * i]), 1));
     expect(batcher.queuedRows).toBe(5);
     open();
     const results = await Promise.all([first, ...queued]);
-    expect(results.map((r) => Array.from(r.outputs.y?.data as Float32Array))).toEqual([[2], [11], [22], [33], [44], [55]]);
+    expect(results.map((r) => Array.from(r.outputs.y?.data as Float32Array))).toEqual([
+      [2],
+      [11],
+      [22],
+      [33],
+      [44],
+      [55],
+    ]);
     expect(model.calls).toEqual([1, 4, 1]);
     expect(results[1]?.batchRows).toBe(4);
   });
@@ -44,7 +56,11 @@ describe('dynamic batcher', () => {
     let open: () => void = () => undefined;
     const gate = new Promise<void>((r) => (open = r));
     const model = summingModel({ gate });
-    const batcher = createBatcher(model.infer, { ...defaultBatchPolicy, maxBatchSize: 8, maxConcurrentBatches: 1 });
+    const batcher = createBatcher(model.infer, {
+      ...defaultBatchPolicy,
+      maxBatchSize: 8,
+      maxConcurrentBatches: 1,
+    });
     const blocker = batcher.submit(rowsTensor([0, 0]), 1);
     const a = batcher.submit(rowsTensor([1, 2, 3, 4]), 2);
     const b = batcher.submit(rowsTensor([1, 1, 1], 3), 1);
@@ -60,11 +76,18 @@ describe('dynamic batcher', () => {
   it('refuses at once with 429 when the queue is full', async () => {
     let open: () => void = () => undefined;
     const gate = new Promise<void>((r) => (open = r));
-    const batcher = createBatcher(summingModel({ gate }).infer, { ...defaultBatchPolicy, maxQueueSize: 2, maxConcurrentBatches: 1 });
+    const batcher = createBatcher(summingModel({ gate }).infer, {
+      ...defaultBatchPolicy,
+      maxQueueSize: 2,
+      maxConcurrentBatches: 1,
+    });
     const running = batcher.submit(rowsTensor([1, 1]), 1);
     const q1 = batcher.submit(rowsTensor([1, 1]), 1);
     const q2 = batcher.submit(rowsTensor([1, 1]), 1);
-    await expect(batcher.submit(rowsTensor([1, 1]), 1)).rejects.toMatchObject({ code: 'REQUEST_LIMIT_EXCEEDED', status: 429 });
+    await expect(batcher.submit(rowsTensor([1, 1]), 1)).rejects.toMatchObject({
+      code: 'REQUEST_LIMIT_EXCEEDED',
+      status: 429,
+    });
     open();
     await Promise.all([running, q1, q2]);
   });
@@ -86,7 +109,12 @@ describe('dynamic batcher', () => {
 
   it('waits up to maxQueueDelayMs to fill a batch', async () => {
     const model = summingModel();
-    const batcher = createBatcher(model.infer, { ...defaultBatchPolicy, maxBatchSize: 3, maxQueueDelayMs: 30, maxConcurrentBatches: 1 });
+    const batcher = createBatcher(model.infer, {
+      ...defaultBatchPolicy,
+      maxBatchSize: 3,
+      maxQueueDelayMs: 30,
+      maxConcurrentBatches: 1,
+    });
     const results = await Promise.all([1, 2, 3].map((i) => batcher.submit(rowsTensor([i, i]), 1)));
     expect(results.map((r) => r.outputs.y?.data[0])).toEqual([2, 4, 6]);
     expect(model.calls).toEqual([3]);

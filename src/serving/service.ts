@@ -192,6 +192,8 @@ export function createServingService(deps: ServingDeps) {
     async infer(model: ServedModel, request: DecodedRequest, requestId: string): Promise<InferenceResult> {
       const labels = { model: model.name, version: model.version };
       const started = performance.now();
+      // Input buffers are transferred to the inference worker, so the log's copy is taken first.
+      const inputsForLog = deps.payloadLogger === undefined ? undefined : jsonOf(request.inputs);
       try {
         const result = await model.batcher.submit(request.inputs, request.rows, {
           exclusive: !request.batchable,
@@ -202,15 +204,17 @@ export function createServingService(deps: ServingDeps) {
         deps.metrics.requests.inc({ ...labels, outcome: 'ok' });
         deps.metrics.latency.observe(labels, latencyMs / 1000);
         deps.metrics.queue.observe(labels, result.queueMs / 1000);
-        deps.payloadLogger?.log({
-          requestId,
-          timestampMs: Date.now(),
-          model: model.name,
-          version: model.version,
-          latencyMs,
-          inputs: jsonOf(request.inputs),
-          outputs: jsonOf(result.outputs),
-        });
+        if (inputsForLog !== undefined) {
+          deps.payloadLogger?.log({
+            requestId,
+            timestampMs: Date.now(),
+            model: model.name,
+            version: model.version,
+            latencyMs,
+            inputs: inputsForLog,
+            outputs: jsonOf(result.outputs),
+          });
+        }
         return { model, outputs: result.outputs };
       } catch (error) {
         deps.metrics.requests.inc({ ...labels, outcome: outcomeOf(error) });

@@ -83,7 +83,13 @@ export function createTrackingStore(metadata: MetadataDb) {
 
   /** Table holding the sort key of a metric/param/tag order clause; attributes sort on the runs row itself. */
   const orderTable = (order: OrderByClause): 'latest_metrics' | 'params' | 'tags' | undefined =>
-    order.entity === 'metric' ? 'latest_metrics' : order.entity === 'param' ? 'params' : order.entity === 'tag' ? 'tags' : undefined;
+    order.entity === 'metric'
+      ? 'latest_metrics'
+      : order.entity === 'param'
+        ? 'params'
+        : order.entity === 'tag'
+          ? 'tags'
+          : undefined;
 
   return {
     db,
@@ -414,7 +420,9 @@ export function createTrackingStore(metadata: MetadataDb) {
           expression = sql.ref(`${alias}.value`);
         }
         // MLflow puts runs without the value last whatever the direction.
-        select = select.orderBy(sql`${expression} is null`, 'asc').orderBy(expression, order.ascending ? 'asc' : 'desc');
+        select = select
+          .orderBy(sql`${expression} is null`, 'asc')
+          .orderBy(expression, order.ascending ? 'asc' : 'desc');
       });
       return select
         .orderBy('runs.start_time', 'desc')

@@ -34,13 +34,21 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions = {}): ModelRuntim
 
   const workerFile = resolveWorkerFile();
   const pool: PoolWorker[] = Array.from({ length: size }, () => {
-    const worker = new Worker(workerFile.url, { execArgv: workerFile.execArgv });
+    const worker = workerFile.compiled
+      ? new Worker(workerFile.url)
+      : // Running from TypeScript sources (tests, tsx): register tsx inside the worker, then load the source.
+        new Worker(
+          `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(workerFile.url.href)}); })`,
+          { eval: true },
+        );
     const entry: PoolWorker = { worker, inFlight: 0, pending: new Map() };
     worker.on('message', (reply: WorkerReply) => {
       const waiter = entry.pending.get(reply.id);
       if (waiter === undefined) return;
       entry.pending.delete(reply.id);
       entry.inFlight--;
+      // An idle pool must not keep the process alive; a busy one must.
+      if (entry.inFlight === 0) entry.worker.unref();
       waiter.resolve(reply);
     });
     worker.on('error', (error) => {
@@ -61,6 +69,7 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions = {}): ModelRuntim
         reject(new SlipwayError('TEMPORARILY_UNAVAILABLE', 'The model runtime is shut down'));
         return;
       }
+      if (entry.inFlight === 0) entry.worker.ref();
       entry.inFlight++;
       entry.pending.set(request.id, { resolve, reject });
       entry.worker.postMessage(request, transfer);
@@ -139,9 +148,9 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions = {}): ModelRuntim
   };
 }
 
-/** The compiled worker next to this file, or the TypeScript source through tsx when running from source. */
-function resolveWorkerFile(): { url: URL; execArgv: string[] } {
+/** The compiled worker next to this file, or the TypeScript source when running from source. */
+function resolveWorkerFile(): { url: URL; compiled: boolean } {
   const compiled = new URL('./onnx-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(compiled))) return { url: compiled, execArgv: [] };
-  return { url: new URL('./onnx-worker.ts', import.meta.url), execArgv: ['--import', 'tsx'] };
+  if (existsSync(fileURLToPath(compiled))) return { url: compiled, compiled: true };
+  return { url: new URL('./onnx-worker.ts', import.meta.url), compiled: false };
 }

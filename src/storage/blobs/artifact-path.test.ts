@@ -28,13 +28,22 @@ describe('artifact paths', () => {
     try {
       const blobs = createFsBlobStore(root);
       const put = await blobs.put('run/model/model.onnx', Buffer.from('abc'));
-      expect(put).toEqual({ sizeBytes: 3, sha256: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad' });
+      expect(put).toEqual({
+        sizeBytes: 3,
+        sha256: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+      });
       expect(await blobs.list('run')).toEqual([{ path: 'run/model', isDir: true }]);
       expect(await blobs.list('')).toEqual([{ path: 'run', isDir: true }]);
       expect((await blobs.read('run/model/model.onnx')).toString()).toBe('abc');
-      expect(await blobs.stat('run/model/model.onnx')).toEqual({ path: 'run/model/model.onnx', isDir: false, sizeBytes: 3 });
+      expect(await blobs.stat('run/model/model.onnx')).toEqual({
+        path: 'run/model/model.onnx',
+        isDir: false,
+        sizeBytes: 3,
+      });
       await expect(blobs.read('run/missing')).rejects.toMatchObject({ code: 'RESOURCE_DOES_NOT_EXIST' });
-      await expect(blobs.put('../outside', Buffer.from('x'))).rejects.toMatchObject({ code: 'INVALID_PARAMETER_VALUE' });
+      await expect(blobs.put('../outside', Buffer.from('x'))).rejects.toMatchObject({
+        code: 'INVALID_PARAMETER_VALUE',
+      });
       await blobs.delete('run');
       expect(await blobs.list('')).toEqual([]);
     } finally {
