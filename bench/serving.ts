@@ -18,14 +18,20 @@ import { parseArgs } from 'node:util';
 import { resolveServerConfig } from '../src/core/config.js';
 import { createServices } from '../src/server.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '32' } } });
+const { values } = parseArgs({
+  options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '32' } },
+});
 const seconds = Number(values.seconds);
 const connections = Number(values.connections);
 const root = join(import.meta.dirname, '..');
-const reference = JSON.parse(await readFile(join(root, 'test/fixtures/models/gbt100-reference.json'), 'utf8')) as { inputs: number[][] };
+const reference = JSON.parse(
+  await readFile(join(root, 'test/fixtures/models/gbt100-reference.json'), 'utf8'),
+) as { inputs: number[][] };
 const row = reference.inputs[0] as number[];
 const single = JSON.stringify({ inputs: [{ name: 'x', shape: [1, 8], datatype: 'FP32', data: row }] });
-const batch64 = JSON.stringify({ inputs: [{ name: 'x', shape: [64, 8], datatype: 'FP32', data: reference.inputs.slice(0, 64).flat() }] });
+const batch64 = JSON.stringify({
+  inputs: [{ name: 'x', shape: [64, 8], datatype: 'FP32', data: reference.inputs.slice(0, 64).flat() }],
+});
 
 interface Result {
   rps: number;
@@ -36,17 +42,49 @@ interface Result {
 }
 
 function autocannon(url: string, body: string, options: { rate?: number; duration?: number } = {}): Result {
-  const args = ['-c', String(connections), '-d', String(options.duration ?? seconds), '-m', 'POST', '-H', 'content-type=application/json', '-b', body, '--json'];
+  const args = [
+    '-c',
+    String(connections),
+    '-d',
+    String(options.duration ?? seconds),
+    '-m',
+    'POST',
+    '-H',
+    'content-type=application/json',
+    '-b',
+    body,
+    '--json',
+  ];
   if (options.rate !== undefined) args.push('-R', String(Math.round(options.rate)));
-  const run = spawnSync(join(root, 'node_modules/.bin/autocannon'), [...args, url], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  const out = JSON.parse(run.stdout) as { requests: { average: number }; latency: { p50: number; p99: number }; errors: number; non2xx: number };
-  return { rps: out.requests.average, p50: out.latency.p50, p99: out.latency.p99, errors: out.errors, non2xx: out.non2xx };
+  const run = spawnSync(join(root, 'node_modules/.bin/autocannon'), [...args, url], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const out = JSON.parse(run.stdout) as {
+    requests: { average: number };
+    latency: { p50: number; p99: number };
+    errors: number;
+    non2xx: number;
+  };
+  return {
+    rps: out.requests.average,
+    p50: out.latency.p50,
+    p99: out.latency.p99,
+    errors: out.errors,
+    non2xx: out.non2xx,
+  };
 }
 
 async function waitReady(url: string, process: ChildProcess): Promise<void> {
   for (let i = 0; i < 600; i++) {
     if (process.exitCode !== null) throw new Error(`server for ${url} exited with ${process.exitCode}`);
-    if ((await fetch(url).then((r) => r.status, () => 0)) === 200) return;
+    if (
+      (await fetch(url).then(
+        (r) => r.status,
+        () => 0,
+      )) === 200
+    )
+      return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${url} did not become ready`);
@@ -61,7 +99,11 @@ const port = () => 20000 + Math.floor(Math.random() * 20000);
 
 // (a) bare node:http
 const barePort = port();
-const fixed = JSON.stringify({ model_name: 'gbt', model_version: '1', outputs: [{ name: 'variable', datatype: 'FP32', shape: [1, 1], data: [0.5] }] });
+const fixed = JSON.stringify({
+  model_name: 'gbt',
+  model_version: '1',
+  outputs: [{ name: 'variable', datatype: 'FP32', shape: [1, 1], data: [0.5] }],
+});
 const bare = spawn(
   process.execPath,
   [
@@ -81,14 +123,35 @@ const services = await createServices(resolveServerConfig({ dataDir }), { payloa
 const experimentId = await services.tracking.createExperiment({ name: 'bench' });
 const run = await services.tracking.createRun({ experimentId });
 const artifacts = await services.tracking.artifactRootOf(run.info.run_id);
-await services.blobs.put(`${artifacts}/model/model.onnx`, await readFile(join(root, 'test/fixtures/models/gbt100.onnx')));
+await services.blobs.put(
+  `${artifacts}/model/model.onnx`,
+  await readFile(join(root, 'test/fixtures/models/gbt100.onnx')),
+);
 await services.registry.createRegisteredModel({ name: 'gbt' });
-await services.registry.createModelVersion({ name: 'gbt', source: `runs:/${run.info.run_id}/model`, runId: run.info.run_id });
+await services.registry.createModelVersion({
+  name: 'gbt',
+  source: `runs:/${run.info.run_id}/model`,
+  runId: run.info.run_id,
+});
 await services.close();
 const slipwayPort = port();
-const slipway = spawn(process.execPath, [join(root, 'bin/slipway.js'), 'serve', 'gbt', '--port', String(slipwayPort), '--data-dir', dataDir, '--log-level', 'warn'], {
-  stdio: 'inherit',
-});
+const slipway = spawn(
+  process.execPath,
+  [
+    join(root, 'bin/slipway.js'),
+    'serve',
+    'gbt',
+    '--port',
+    String(slipwayPort),
+    '--data-dir',
+    dataDir,
+    '--log-level',
+    'warn',
+  ],
+  {
+    stdio: 'inherit',
+  },
+);
 await waitReady(`http://127.0.0.1:${slipwayPort}/ping`, slipway);
 const slipwayUrl = `http://127.0.0.1:${slipwayPort}/v2/models/gbt/infer`;
 autocannon(slipwayUrl, single, { duration: 2 });
@@ -102,7 +165,8 @@ await rm(dataDir, { recursive: true, force: true });
 // (c) FastAPI + scikit-learn
 let c: Result | undefined;
 const python = '/usr/bin/python3';
-const hasPython = spawnSync(python, ['-c', 'import sklearn, fastapi, uvicorn'], { encoding: 'utf8' }).status === 0;
+const hasPython =
+  spawnSync(python, ['-c', 'import sklearn, fastapi, uvicorn'], { encoding: 'utf8' }).status === 0;
 if (hasPython) {
   const fastPort = port();
   const fast = spawn(python, [join(root, 'bench/fastapi_server.py'), String(fastPort)], { stdio: 'inherit' });
@@ -111,11 +175,15 @@ if (hasPython) {
   c = autocannon(`http://127.0.0.1:${fastPort}/v2/models/gbt100/infer`, single);
   await stopProcess(fast);
 } else {
-  console.log('notice: FastAPI baseline skipped (apt-get install python3-sklearn python3-fastapi python3-uvicorn)');
+  console.log(
+    'notice: FastAPI baseline skipped (apt-get install python3-sklearn python3-fastapi python3-uvicorn)',
+  );
 }
 
 const fmt = (r: Result) => `${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx}`;
-console.log(`\nServing benchmark: ${seconds}s per run, ${connections} connections, autocannon on the same 2-core box`);
+console.log(
+  `\nServing benchmark: ${seconds}s per run, ${connections} connections, autocannon on the same 2-core box`,
+);
 console.log('| server | req/s | p50 ms | p99 ms | errors |');
 console.log('|---|---|---|---|---|');
 console.log(`| (a) bare node:http, fixed V2 response | ${fmt(a)} |`);
@@ -123,7 +191,9 @@ console.log(`| (b) slipway serve, gbt100 ONNX, 1 row/request, payload log on | $
 if (c !== undefined) console.log(`| (c) FastAPI + uvicorn + scikit-learn, 1 row/request | ${fmt(c)} |`);
 console.log(`| (b) with 64 rows/request | ${fmt(b64)} (${(b64.rps * 64).toFixed(0)} rows/s) |`);
 console.log(`| (b) at half its max rate (${(b.rps / 2).toFixed(0)} req/s) | ${fmt(half)} |`);
-console.log(`\nratios: (b)/(a) = ${(b.rps / a.rps).toFixed(2)}${c === undefined ? '' : `, (b)/(c) = ${(b.rps / c.rps).toFixed(1)}`}`);
+console.log(
+  `\nratios: (b)/(a) = ${(b.rps / a.rps).toFixed(2)}${c === undefined ? '' : `, (b)/(c) = ${(b.rps / c.rps).toFixed(1)}`}`,
+);
 const logged = /slipway_payload_log_records_total (\d+)/.exec(metrics)?.[1];
 const dropped = /slipway_payload_log_dropped_total (\d+)/.exec(metrics)?.[1];
 console.log(`payload log: ${logged} records written, ${dropped} dropped`);

@@ -163,6 +163,14 @@ export async function createSlipway(config: ServerConfig, options: SlipwayOption
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // Counted so a shutdown can prove that every request it took in was answered.
+  const traffic = { received: 0, answered: 0 };
+  app.addHook('onRequest', async () => {
+    traffic.received++;
+  });
+  app.addHook('onResponse', async () => {
+    traffic.answered++;
+  });
   installAuthorization(app, options.authorizer ?? allowAll);
 
   await app.register(swagger, {
@@ -215,6 +223,7 @@ export async function createSlipway(config: ServerConfig, options: SlipwayOption
       // Stop accepting and let in-flight requests finish, then drain queues, stop workers, flush, close the DB.
       await app.close();
       await services.close();
+      app.log.info({ received: traffic.received, answered: traffic.answered }, 'drained');
     },
   };
 }

@@ -22,7 +22,9 @@ export async function startTestServer(options: { db?: string } = {}): Promise<Te
     logLevel: 'silent',
     ...(options.db !== undefined && { db: options.db }),
   });
-  const slipway = await createSlipway(config, { logger: process.env.SLIPWAY_TEST_LOG === '1' ? { level: 'error' } : false });
+  const slipway = await createSlipway(config, {
+    logger: process.env.SLIPWAY_TEST_LOG === '1' ? { level: 'error' } : false,
+  });
   const address = await slipway.app.listen({ host: '127.0.0.1', port: 0 });
   return {
     url: address,
