@@ -100,8 +100,7 @@ export function createJsonlPayloadSink(dir: string, maxFileBytes = 64 * 1024 * 1
     const hour = new Date(record.timestampMs).toISOString().slice(0, 13).replace('T', '-');
     const folder = join(dir, record.model.replaceAll('/', '_'));
     const base = join(folder, `${hour}`);
-    if (current !== undefined && current.path.startsWith(base) && current.bytes < maxFileBytes)
-      return current;
+    if (current?.path.startsWith(base) && current.bytes < maxFileBytes) return current;
     if (current !== undefined) {
       const stream = current.stream;
       await new Promise<void>((resolve) => stream.end(resolve));

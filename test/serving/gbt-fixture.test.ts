@@ -2,8 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-
-const fixtures = join(import.meta.dirname, '../fixtures/models');
+import { expectClose, fixturesDir as fixtures } from '../support/models.js';
 
 /** The benchmark model, converted by our own script, predicts what scikit-learn predicts. */
 describe('gbt100 fixture', () => {
@@ -18,9 +17,7 @@ describe('gbt100 fixture', () => {
     });
     const predicted = result.variable?.data as Float32Array;
     expect(predicted).toHaveLength(200);
-    predicted.forEach((value, i) =>
-      expect(Math.abs(value - (reference.predictions[i] as number))).toBeLessThan(1e-5),
-    );
+    expectClose(predicted, reference.predictions, 1e-5);
     await session.release();
   });
 });

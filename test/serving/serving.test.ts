@@ -3,29 +3,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveServerConfig } from '../../src/core/config.js';
 import { createSlipway } from '../../src/server.js';
+import { expectClose, fixturesDir as fixtures, registerFixture } from '../support/models.js';
 import { startTestServer, type TestServer } from '../support/slipway.js';
-
-const fixtures = join(import.meta.dirname, '../fixtures/models');
 
 interface Reference {
   inputs: number[][];
   predictions: number[];
-}
-
-/** Registers a fixture model file as a new version of `name` (model created on first use). */
-export async function registerFixture(server: TestServer, name: string, file: string): Promise<string> {
-  const { client, slipway } = server;
-  const experimentId = await client.createExperiment(`${name}-${Date.now()}-${Math.random()}`);
-  const run = await client.createRun({ experimentId });
-  const root = await slipway.services.tracking.artifactRootOf(run.info.run_id);
-  await slipway.services.blobs.put(`${root}/model/model.onnx`, await readFile(join(fixtures, file)));
-  await client.createRegisteredModel(name).catch(() => undefined);
-  const version = await client.createModelVersion({
-    name,
-    source: `runs:/${run.info.run_id}/model`,
-    runId: run.info.run_id,
-  });
-  return version.version;
 }
 
 const post = async (base: string, path: string, body: unknown, headers: Record<string, string> = {}) => {
@@ -90,9 +73,7 @@ describe('serving over the Open Inference Protocol and /invocations', () => {
     expect(batch.headers.get('x-slipway-model-version')).toBe('1');
     const outputs = batch.json.outputs as { name: string; shape: number[]; data: number[] }[];
     expect(outputs[0]?.shape).toEqual([reference.inputs.length, 1]);
-    outputs[0]?.data.forEach((value, i) =>
-      expect(Math.abs(value - (reference.predictions[i] as number))).toBeLessThan(1e-5),
-    );
+    expectClose(outputs[0]?.data ?? [], reference.predictions, 1e-5);
 
     // Concurrent single-row requests are batched together and each caller gets its own row back.
     const singles = await Promise.all(
@@ -135,7 +116,7 @@ describe('serving over the Open Inference Protocol and /invocations', () => {
         const response = await post(url, '/invocations', body);
         expect(response.status, JSON.stringify(body).slice(0, 40)).toBe(200);
         const predictions = response.json.predictions as number[];
-        predictions.forEach((p, i) => expect(Math.abs(p - (expected[i] as number))).toBeLessThan(1e-5));
+        expectClose(predictions, expected, 1e-5);
       }
       const bad = await post(url, '/invocations', { dataframe_split: { columns: ['a'], data: [[1]] } });
       expect(bad.status).toBe(400);
