@@ -300,3 +300,83 @@ describe('serving string (BYTES) and integer tensors', () => {
     expect(rows.json.error).toMatch(/same first \(batch\) dimension/);
   });
 });
+
+describe('serving under a mix of good and malformed traffic', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+    await registerFixture(server, 'gbt', 'gbt100.onnx');
+    await server.slipway.services.serving.load('gbt');
+  });
+  afterAll(async () => server?.close());
+
+  it('answers 1,000 malformed requests of every kind with a 4xx while good traffic sees no failure', async () => {
+    const good = JSON.stringify({
+      inputs: [{ name: 'x', shape: [1, 8], datatype: 'FP32', data: [1, 2, 3, 4, 5, 6, 7, 8] }],
+    });
+    const malformed: { path: string; body: string; status: number }[] = [
+      { path: '/v2/models/gbt/infer', body: '{"inputs": [{"name": "x"', status: 400 },
+      { path: '/v2/models/gbt/infer', body: good.replace('FP32', 'INT32'), status: 400 },
+      { path: '/v2/models/gbt/infer', body: good.replace('[1,8]', '[1,4]'), status: 400 },
+      { path: '/v2/models/gbt/infer', body: good.replace('"name":"x"', '"name":"z"'), status: 400 },
+      { path: '/v2/models/gbt/infer', body: '{"inputs": []}', status: 400 },
+      {
+        path: '/v2/models/gbt/infer',
+        body: good.replace('[1,2,3,4,5,6,7,8]', '[1,2,3,4,5,6,7,"8"]'),
+        status: 400,
+      },
+      { path: '/v2/models/missing/infer', body: good, status: 404 },
+      {
+        path: '/v2/models/gbt/infer',
+        body: `{"inputs":[{"name":"x","shape":[1,8],"datatype":"FP32","data":[${'0,'.repeat(8_500_000)}0]}]}`,
+        status: 413,
+      },
+    ];
+    let goodFailures = 0;
+    let goodCount = 0;
+    let stop = false;
+    const goodClient = async () => {
+      while (!stop) {
+        const response = await fetch(`${server.url}/v2/models/gbt/infer`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: good,
+        });
+        await response.arrayBuffer();
+        goodCount++;
+        if (response.status !== 200) goodFailures++;
+      }
+    };
+    const goodClients = Array.from({ length: 4 }, goodClient);
+    const wrong: string[] = [];
+    let sent = 0;
+    const badClient = async () => {
+      while (sent < 1000) {
+        const kind = malformed[sent % malformed.length] as (typeof malformed)[number];
+        // The huge body is costly to send; it stands for its kind 10 times.
+        if (kind.status === 413 && sent % 100 >= malformed.length) {
+          sent++;
+          continue;
+        }
+        sent++;
+        const response = await fetch(`${server.url}${kind.path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: kind.body,
+        });
+        const answer = (await response.json()) as { error?: string };
+        if (response.status !== kind.status || typeof answer.error !== 'string' || answer.error.length < 10) {
+          wrong.push(
+            `${kind.status} expected, got ${response.status}: ${JSON.stringify(answer).slice(0, 120)}`,
+          );
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 4 }, badClient));
+    stop = true;
+    await Promise.all(goodClients);
+    expect(wrong).toEqual([]);
+    expect(goodFailures).toBe(0);
+    expect(goodCount).toBeGreaterThan(100);
+  });
+});
