@@ -34,6 +34,7 @@ const batch64 = JSON.stringify({
 });
 
 interface Result {
+  ok: number;
   rps: number;
   p50: number;
   p99: number;
@@ -41,10 +42,14 @@ interface Result {
   non2xx: number;
 }
 
-function autocannon(url: string, body: string, options: { rate?: number; duration?: number } = {}): Result {
+function autocannon(
+  url: string,
+  body: string,
+  options: { rate?: number; duration?: number; connections?: number } = {},
+): Result {
   const args = [
     '-c',
-    String(connections),
+    String(options.connections ?? connections),
     '-d',
     String(options.duration ?? seconds),
     '-m',
@@ -65,8 +70,10 @@ function autocannon(url: string, body: string, options: { rate?: number; duratio
     latency: { p50: number; p99: number };
     errors: number;
     non2xx: number;
+    '2xx': number;
   };
   return {
+    ok: out['2xx'],
     rps: out.requests.average,
     p50: out.latency.p50,
     p99: out.latency.p99,
@@ -158,7 +165,13 @@ autocannon(slipwayUrl, single, { duration: 2 });
 const b = autocannon(slipwayUrl, single);
 const b64 = autocannon(slipwayUrl, batch64);
 const half = autocannon(slipwayUrl, single, { rate: b.rps / 2 });
+// Overload: twice the sustainable rate offered by many connections. The server-side latency histogram of
+// accepted requests (before and after) gives their p99; refused requests answer 429 at once.
+const before = await fetch(`http://127.0.0.1:${slipwayPort}/metrics`).then((r) => r.text());
+const overload = autocannon(slipwayUrl, single, { rate: b.rps * 2, connections: 256 });
 const metrics = await (await fetch(`http://127.0.0.1:${slipwayPort}/metrics`)).text();
+const acceptedP99Ms =
+  histogramQuantile(before, metrics, 'slipway_inference_request_duration_seconds', 0.99) * 1000;
 await stopProcess(slipway);
 await rm(dataDir, { recursive: true, force: true });
 
@@ -197,3 +210,23 @@ console.log(
 const logged = /slipway_payload_log_records_total (\d+)/.exec(metrics)?.[1];
 const dropped = /slipway_payload_log_dropped_total (\d+)/.exec(metrics)?.[1];
 console.log(`payload log: ${logged} records written, ${dropped} dropped`);
+
+/** The q-quantile of a Prometheus histogram over the interval between two scrapes (upper bucket bound). */
+function histogramQuantile(before: string, after: string, name: string, q: number): number {
+  const buckets = (text: string) => {
+    const map = new Map<number, number>();
+    for (const match of text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"[^}]*\\} (\\d+)`, 'gm'))) {
+      const le = match[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(match[1]);
+      map.set(le, (map.get(le) ?? 0) + Number(match[2]));
+    }
+    return map;
+  };
+  const start = buckets(before);
+  const end = buckets(after);
+  const bounds = [...end.keys()].sort((x, y) => x - y);
+  const total = (end.get(Number.POSITIVE_INFINITY) ?? 0) - (start.get(Number.POSITIVE_INFINITY) ?? 0);
+  for (const le of bounds) {
+    if ((end.get(le) ?? 0) - (start.get(le) ?? 0) >= q * total) return le;
+  }
+  return Number.NaN;
+}

@@ -16,7 +16,7 @@ export interface BatchPolicy {
 export const defaultBatchPolicy: BatchPolicy = {
   maxBatchSize: 64,
   maxQueueDelayMs: 0,
-  maxQueueSize: 2048,
+  maxQueueSize: 256,
   maxConcurrentBatches: 2,
 };
 
