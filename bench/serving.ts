@@ -205,6 +205,9 @@ if (c !== undefined) console.log(`| (c) FastAPI + uvicorn + scikit-learn, 1 row/
 console.log(`| (b) with 64 rows/request | ${fmt(b64)} (${(b64.rps * 64).toFixed(0)} rows/s) |`);
 console.log(`| (b) at half its max rate (${(b.rps / 2).toFixed(0)} req/s) | ${fmt(half)} |`);
 console.log(
+  `| (b) offered 2x its max rate, 256 connections | ${fmt(overload)} (${overload.ok} accepted, ${overload.non2xx} refused 429; accepted p99 in the server ${acceptedP99Ms.toFixed(1)} ms) |`,
+);
+console.log(
   `\nratios: (b)/(a) = ${(b.rps / a.rps).toFixed(2)}${c === undefined ? '' : `, (b)/(c) = ${(b.rps / c.rps).toFixed(1)}`}`,
 );
 const logged = /slipway_payload_log_records_total (\d+)/.exec(metrics)?.[1];
