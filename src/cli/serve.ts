@@ -19,7 +19,7 @@ export function registerServeCommands(program: Command): void {
     .option('--artifacts-dir <dir>', 'artifact root (default <data-dir>/artifacts)')
     .option('--max-batch-size <rows>', 'most rows per batch', '64')
     .option('--max-queue-delay-ms <ms>', 'how long a request may wait for a batch to fill', '0')
-    .option('--max-queue-size <rows>', 'rows queued before new requests get 429', '256')
+    .option('--max-queue-size <rows>', 'requests queued before new ones get 429', '256')
     .option('--workers <n>', 'inference worker threads (default: one per core)')
     .option('--no-payload-log', 'do not log inference payloads for monitoring')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')

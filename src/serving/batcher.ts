@@ -7,7 +7,7 @@ export interface BatchPolicy {
   maxBatchSize: number;
   /** How long the oldest queued request may wait for others to join its batch. */
   maxQueueDelayMs: number;
-  /** Most rows waiting; a request that would exceed it is refused at once (429), never queued. */
+  /** Most requests waiting (as Triton counts); one more is refused at once (429), never queued. */
   maxQueueSize: number;
   /** Batches running at once (normally the runtime's worker count). */
   maxConcurrentBatches: number;
@@ -174,11 +174,11 @@ export function createBatcher(infer: Infer, policy: BatchPolicy, observer: Batch
       rows: number,
       options: { timeoutMs?: number; outputNames?: readonly string[]; exclusive?: boolean } = {},
     ): Promise<BatchResult> {
-      if (queuedRows + rows > policy.maxQueueSize) {
+      if (queue.length >= policy.maxQueueSize) {
         return Promise.reject(
           new SlipwayError(
             'REQUEST_LIMIT_EXCEEDED',
-            `The model's queue is full (${queuedRows} rows waiting); retry later`,
+            `The model's queue is full (${queue.length} requests waiting); retry later`,
           ),
         );
       }

@@ -115,12 +115,21 @@ export function createJsonlPayloadSink(dir: string, maxFileBytes = 64 * 1024 * 1
 
   return {
     async write(records) {
-      for (const record of records) {
-        const file = await fileFor(record);
-        const line = `${JSON.stringify(record)}\n`;
-        file.bytes += Buffer.byteLength(line);
-        if (!file.stream.write(line))
+      // One write per file and batch: a JSON line per record, joined.
+      let start = 0;
+      while (start < records.length) {
+        const file = await fileFor(records[start] as PayloadRecord);
+        let end = start;
+        const lines: string[] = [];
+        while (end < records.length && (await fileFor(records[end] as PayloadRecord)) === file) {
+          lines.push(JSON.stringify(records[end]));
+          end++;
+        }
+        const chunk = `${lines.join('\n')}\n`;
+        file.bytes += Buffer.byteLength(chunk);
+        if (!file.stream.write(chunk))
           await new Promise<void>((resolve) => file.stream.once('drain', () => resolve()));
+        start = end;
       }
     },
     async close() {

@@ -1,0 +1,7 @@
+export { type BinnedProportions, binProportions, type QuantileBins, quantileBins } from './stats/binning.js';
+export { chiSquareCategorical } from './stats/chi-square.js';
+export { detectDatasetDrift, detectFeatureDrift } from './stats/drift.js';
+export { jensenShannonDistance } from './stats/jensen-shannon.js';
+export { ksTwoSample } from './stats/ks-test.js';
+export { populationStabilityIndex } from './stats/psi.js';
+export { wassersteinDistance, wassersteinNormed } from './stats/wasserstein.js';
