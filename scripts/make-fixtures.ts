@@ -6,6 +6,8 @@
  * - linear.onnx: y = x·W + b, x FP32 [N, 3], y FP32 [N, 1]
  * - logreg-zipmap.onnx: ai.onnx.ml LinearClassifier + ZipMap, the shape sklearn exports by default (not servable)
  * - categorical.onnx: a BYTES input mapped to int64 codes by ai.onnx.ml LabelEncoder, plus a numeric input
+ * - wide-linear.onnx, wide-shifted.onnx: y = x·W + b over 8 features (output `variable`), the second shifted by +3
+ * - wide-gather.onnx: the same predictions, but it fails (index out of range) on rows whose first feature is >= 10
  * The 100-tree gradient-boosted model comes from scripts/make-gbt-fixture.py (scikit-learn).
  */
 import { writeFile } from 'node:fs/promises';
@@ -144,10 +146,59 @@ export function categoricalModel(): Uint8Array {
   );
 }
 
+const WIDE_WEIGHTS = [0.3, -0.2, 0.5, 0.1, -0.4, 0.25, 0.05, -0.15];
+
+/** 8 features in, `variable` out, like the gbt100 fixture: versions of one endpoint share this signature. */
+export function wideLinearModel(bias: number, failOnLargeFirstFeature = false): Uint8Array {
+  const nodes: onnxProto.onnx.INodeProto[] = [
+    { opType: 'MatMul', input: ['x', 'W'], output: ['xw'] },
+    { opType: 'Add', input: ['xw', 'b'], output: [failOnLargeFirstFeature ? 'linear' : 'variable'] },
+  ];
+  const initializer: onnxProto.onnx.ITensorProto[] = [
+    { name: 'W', dataType: FLOAT, dims: [8, 1], floatData: WIDE_WEIGHTS },
+    { name: 'b', dataType: FLOAT, dims: [1], floatData: [bias] },
+  ];
+  if (failOnLargeFirstFeature) {
+    // idx = int(x[:, 0]); Gather(table, idx) raises for idx outside [0, 10); its value is multiplied by 0.
+    nodes.push(
+      { opType: 'Slice', input: ['x', 'starts', 'ends', 'axes'], output: ['first'] },
+      { opType: 'Cast', input: ['first'], output: ['index'], attribute: [attribute('to', { i: INT64 })] },
+      {
+        opType: 'Gather',
+        input: ['table', 'index'],
+        output: ['looked_up'],
+        attribute: [attribute('axis', { i: 0 })],
+      },
+      { opType: 'Mul', input: ['looked_up', 'zero'], output: ['nothing'] },
+      { opType: 'Add', input: ['linear', 'nothing'], output: ['variable'] },
+    );
+    initializer.push(
+      { name: 'starts', dataType: INT64, dims: [1], int64Data: [0] },
+      { name: 'ends', dataType: INT64, dims: [1], int64Data: [1] },
+      { name: 'axes', dataType: INT64, dims: [1], int64Data: [1] },
+      { name: 'table', dataType: FLOAT, dims: [10], floatData: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] },
+      { name: 'zero', dataType: FLOAT, dims: [1], floatData: [0] },
+    );
+  }
+  return model(
+    {
+      name: 'wide',
+      node: nodes,
+      initializer,
+      input: [tensorValue('x', FLOAT, ['N', 8])],
+      output: [tensorValue('variable', FLOAT, ['N', 1])],
+    },
+    { '': 13 },
+  );
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const dir = join(import.meta.dirname, '../test/fixtures/models');
   await writeFile(join(dir, 'linear.onnx'), linearModel());
   await writeFile(join(dir, 'logreg-zipmap.onnx'), zipmapClassifier());
   await writeFile(join(dir, 'categorical.onnx'), categoricalModel());
-  console.log(`wrote linear.onnx, logreg-zipmap.onnx, categorical.onnx to ${dir}`);
+  await writeFile(join(dir, 'wide-linear.onnx'), wideLinearModel(0));
+  await writeFile(join(dir, 'wide-shifted.onnx'), wideLinearModel(3));
+  await writeFile(join(dir, 'wide-gather.onnx'), wideLinearModel(0, true));
+  console.log(`wrote the fixture models to ${dir}`);
 }

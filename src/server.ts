@@ -10,6 +10,7 @@ import { type Clock, systemClock } from './core/clock.js';
 import type { ServerConfig } from './core/config.js';
 import { isSlipwayError, SlipwayError } from './core/errors.js';
 import { newRequestId } from './core/ids.js';
+import { createDeploymentService, type DeploymentService, deploymentRoutes } from './deployments/index.js';
 import { createRegistryService, type RegistryService, registryRoutes } from './registry/index.js';
 import {
   type BatchPolicy,
@@ -38,6 +39,7 @@ export interface SlipwayServices {
   tracking: TrackingService;
   registry: RegistryService;
   serving: ServingService;
+  deployments: DeploymentService;
   metrics: MetricsRegistry;
   /** Stops workers, flushes logs, closes the database. */
   close(): Promise<void>;
@@ -66,12 +68,17 @@ export interface SlipwayOptions {
   payloadLog?: boolean;
   /** Worker threads for inference (default: one per core). */
   inferenceWorkers?: number;
+  /** How often the rollout controller runs (default 1 s). */
+  controllerTickMs?: number;
 }
 
 /** Builds the storage and services for a configuration: the one place adapters are chosen. */
 export async function createServices(
   config: ServerConfig,
-  options: Pick<SlipwayOptions, 'clock' | 'batchPolicy' | 'payloadLog' | 'inferenceWorkers'> = {},
+  options: Pick<
+    SlipwayOptions,
+    'clock' | 'batchPolicy' | 'payloadLog' | 'inferenceWorkers' | 'controllerTickMs'
+  > = {},
 ): Promise<SlipwayServices> {
   const clock = options.clock ?? systemClock;
   const metadata = await openMetadataDb(config.db);
@@ -107,14 +114,23 @@ export async function createServices(
       ...options.batchPolicy,
     },
   });
+  const deployments = createDeploymentService({
+    metadata,
+    registry,
+    serving,
+    clock,
+    ...(options.controllerTickMs !== undefined && { tickMs: options.controllerTickMs }),
+  });
   return {
     metadata,
     blobs,
     tracking,
     registry,
     serving,
+    deployments,
     metrics,
     async close() {
+      deployments.stop();
       await serving.drain();
       await runtime.close();
       await payloadLogger?.close();
@@ -212,7 +228,12 @@ export async function createSlipway(config: ServerConfig, options: SlipwayOption
     await app.register(registryRoutes(services.registry));
   }
   let defaultModel: string | undefined;
-  await app.register(servingRoutes(services.serving, { defaultModel: () => defaultModel }));
+  await app.register(
+    servingRoutes(services.serving, { defaultModel: () => defaultModel, router: services.deployments }),
+  );
+  if (mode === 'server') await app.register(deploymentRoutes(services.deployments));
+  // Every process routes endpoints; a rollout is driven by one process at a time (a lease), from the traffic it sees.
+  await services.deployments.start();
   if (options.defaultModel !== undefined)
     defaultModel = (await services.serving.load(options.defaultModel)).name;
 

@@ -1,4 +1,4 @@
-import { binProportions, populationStabilityIndex } from '../monitoring/index.js';
+import { binProportions, ksTwoSample, populationStabilityIndex } from '../monitoring/index.js';
 
 /** What one version did during an analysis window. */
 export interface VersionWindow {
@@ -30,6 +30,9 @@ export interface CheckResult {
   verdict: Verdict;
   reason: string;
 }
+
+/** KS p-value under which a prediction shift counts as real. */
+const SHIFT_SIGNIFICANCE = 0.01;
 
 export const defaultChecks: CheckSpec[] = [
   { metric: 'error_rate', max: 0.01, minSamples: 50 },
@@ -91,6 +94,17 @@ function evaluate(check: CheckSpec, baseline: VersionWindow, canary: VersionWind
       }
       const binned = binProportions(baseline.predictions, canary.predictions, { binCount: 10 });
       value = populationStabilityIndex(binned.referenceProportions, binned.currentProportions);
+      // PSI over small samples is biased upwards (about (bins-1)·(1/n1 + 1/n2) for identical distributions), so
+      // a high PSI fails only when a two-sample KS test also finds the shift significant; otherwise hold.
+      const ks = ksTwoSample(baseline.predictions, canary.predictions);
+      if (value > check.max && !(ks.pValue < SHIFT_SIGNIFICANCE)) {
+        return {
+          ...base,
+          value,
+          verdict: 'inconclusive',
+          reason: `PSI ${value.toFixed(4)} but KS p=${ks.pValue.toPrecision(3)} is not significant yet`,
+        };
+      }
       break;
     }
   }

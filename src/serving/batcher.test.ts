@@ -131,3 +131,35 @@ describe('dynamic batcher', () => {
     await expect(batcher.submit(rowsTensor([1, 2]), 1)).resolves.toMatchObject({ batchRows: 1 });
   });
 });
+
+describe('dynamic batcher isolation', () => {
+  it('fails only the bad request of a merged batch', async () => {
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (open = r));
+    let first = true;
+    const batcher = createBatcher(
+      async (inputs) => {
+        if (first) {
+          first = false;
+          await gate;
+        }
+        const x = inputs.x as { data: Float32Array; shape: number[] };
+        if (Array.from(x.data).includes(-1)) throw new Error('index out of range');
+        return { y: inputs.x as NonNullable<TensorMap['x']> };
+      },
+      { ...defaultBatchPolicy, maxBatchSize: 8, maxConcurrentBatches: 1 },
+    );
+    const blocker = batcher.submit(rowsTensor([0, 0]), 1);
+    const good = [1, 2, 3].map((i) => batcher.submit(rowsTensor([i, i]), 1));
+    const bad = batcher.submit(rowsTensor([-1, 5]), 1);
+    open();
+    await blocker;
+    await expect(bad).rejects.toThrow('index out of range');
+    const results = await Promise.all(good);
+    expect(results.map((r) => Array.from(r.outputs.y?.data as Float32Array))).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ]);
+  });
+});

@@ -135,15 +135,40 @@ export function createBatcher(infer: Infer, policy: BatchPolicy, observer: Batch
         });
       });
     } catch (error) {
-      for (const job of batch) {
-        if (job.settled) continue;
-        settle(job);
-        job.reject(error instanceof Error ? error : new Error(String(error)));
+      if (batch.length > 1) {
+        // One bad request must not fail the others merged with it: run each alone to find out which fails.
+        await Promise.all(batch.map((job) => runAlone(job)));
+      } else {
+        for (const job of batch) {
+          if (job.settled) continue;
+          settle(job);
+          job.reject(error instanceof Error ? error : new Error(String(error)));
+        }
       }
     } finally {
       running--;
       pump();
       checkIdle();
+    }
+  };
+
+  const runAlone = async (job: Job) => {
+    if (job.settled) return;
+    const startedAt = performance.now();
+    try {
+      const outputs = await infer(job.inputs, job.outputNames);
+      if (job.settled) return;
+      settle(job);
+      job.resolve({
+        outputs,
+        queueMs: startedAt - job.enqueuedAt,
+        inferMs: performance.now() - startedAt,
+        batchRows: job.rows,
+      });
+    } catch (error) {
+      if (job.settled) return;
+      settle(job);
+      job.reject(error instanceof Error ? error : new Error(String(error)));
     }
   };
 

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { RoutePermission } from '../auth/index.js';
@@ -5,12 +6,32 @@ import { SlipwayError } from '../core/errors.js';
 import { parseInput } from '../core/request-input.js';
 import { VERSION } from '../version.js';
 import { decodeInvocation, encodeInvocationResponse } from './protocols/invocations.js';
+import { tensorToJson } from './protocols/tensor-codec.js';
 import { type DecodedRequest, decodeV2Request, encodeV2Response } from './protocols/v2.js';
+import type { Tensor, TensorMap } from './runtime/tensor.js';
 import type { ServedModel, ServingService } from './service.js';
 
 const infer: RoutePermission = { action: 'read', resource: 'endpoint' };
 const manage: RoutePermission = { action: 'admin', resource: 'endpoint' };
 const modelParams = z.object({ model: z.string().min(1), version: z.string().min(1).optional() });
+
+/**
+ * Where endpoint names resolve: the deployments domain routes a request to a version by the endpoint's traffic
+ * policy and is told how it went (for canary analysis and shadow comparison).
+ */
+export interface EndpointRouter {
+  route(
+    name: string,
+    routingKey?: string,
+  ):
+    | {
+        model: ServedModel;
+        shadow?: ServedModel;
+        record(outcome: { ok: boolean; latencyMs: number; prediction?: number }): void;
+        recordShadow(outcome: { ok: boolean; latencyMs: number; agrees?: boolean; absDiff?: number }): void;
+      }
+    | undefined;
+}
 
 /** How the response names the version that answered (V2 body field and a header, for every protocol). */
 const VERSION_HEADER = 'x-slipway-model-version';
@@ -21,7 +42,7 @@ const VERSION_HEADER = 'x-slipway-model-version';
  */
 export function servingRoutes(
   serving: ServingService,
-  options: { defaultModel?: () => string | undefined } = {},
+  options: { defaultModel?: () => string | undefined; router?: EndpointRouter } = {},
 ) {
   return async (app: FastifyInstance): Promise<void> => {
     app.get(
@@ -56,9 +77,56 @@ export function servingRoutes(
       outputs: model.signature.outputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape })),
     });
 
-    const find = (request: FastifyRequest): ServedModel => {
+    type Routed = NonNullable<ReturnType<EndpointRouter['route']>>;
+    /** An endpoint name routes by its traffic policy; anything else names a loaded model (and version). */
+    const target = (request: FastifyRequest): { model: ServedModel; routed?: Routed } => {
       const params = parseInput(modelParams, request.params);
-      return serving.get(params.model, params.version);
+      if (params.version === undefined && options.router !== undefined) {
+        const routed = options.router.route(params.model, routingKeyOf(request));
+        if (routed !== undefined) return { model: routed.model, routed };
+      }
+      return { model: serving.get(params.model, params.version) };
+    };
+    const find = (request: FastifyRequest): ServedModel => target(request).model;
+
+    /** Runs a decoded request, reports the outcome to the endpoint's router, and mirrors it to a shadow. */
+    const execute = async (
+      chosen: { model: ServedModel; routed?: Routed },
+      decoded: DecodedRequest,
+      requestId: string,
+    ) => {
+      const { model, routed } = chosen;
+      // Input buffers move to the inference worker, so the shadow gets its own copy first.
+      const shadowInputs = routed?.shadow === undefined ? undefined : cloneTensors(decoded.inputs);
+      const started = performance.now();
+      let result: Awaited<ReturnType<ServingService['infer']>>;
+      try {
+        result = await serving.infer(model, decoded, requestId);
+      } catch (error) {
+        if (routed !== undefined && isServerFault(error))
+          routed.record({ ok: false, latencyMs: performance.now() - started });
+        throw error;
+      }
+      const latencyMs = performance.now() - started;
+      if (routed !== undefined) {
+        const prediction = firstValue(result.outputs, model.signature.outputs[0]?.name);
+        routed.record({ ok: true, latencyMs, ...(prediction !== undefined && { prediction }) });
+        const shadow = routed.shadow;
+        if (shadow !== undefined && shadowInputs !== undefined) {
+          const shadowStarted = performance.now();
+          void serving
+            .infer(shadow, { ...decoded, inputs: shadowInputs }, `${requestId}-shadow`)
+            .then((answer) => {
+              routed.recordShadow({
+                ok: true,
+                latencyMs: performance.now() - shadowStarted,
+                ...compareOutputs(result.outputs, answer.outputs),
+              });
+            })
+            .catch(() => routed.recordShadow({ ok: false, latencyMs: performance.now() - shadowStarted }));
+        }
+      }
+      return result;
     };
 
     for (const prefix of ['/v2/models/:model', '/v2/models/:model/versions/:version']) {
@@ -83,11 +151,12 @@ export function servingRoutes(
           schema: { summary: 'Inference (Open Inference Protocol)', tags: ['inference'] },
         },
         async (request, reply) => {
-          const model = find(request);
+          const chosen = target(request);
+          const model = chosen.model;
           const decoded = decode(model, () => decodeV2Request(request.body, model.signature));
           const timeoutMs = headerTimeout(request);
           if (timeoutMs !== undefined && decoded.timeoutMs === undefined) decoded.timeoutMs = timeoutMs;
-          const result = await serving.infer(model, decoded, request.id);
+          const result = await execute(chosen, decoded, request.id);
           reply.header(VERSION_HEADER, model.version);
           return encodeV2Response({
             modelName: model.name,
@@ -189,11 +258,27 @@ export function servingRoutes(
             'ENDPOINT_NOT_FOUND',
             'No default model: start with `slipway serve MODEL` or call /v2/models/{model}/infer',
           );
-        return invoke(serving.get(name), request, reply);
+        return invoke({ model: serving.get(name) }, request, reply);
       },
     );
+    app.post(
+      '/endpoints/:model/invocations',
+      {
+        config: { permission: infer },
+        schema: {
+          summary: 'MLflow scoring protocol for an endpoint (routed by its traffic policy)',
+          tags: ['inference'],
+        },
+      },
+      async (request, reply) => invoke(target(request), request, reply),
+    );
 
-    const invoke = async (model: ServedModel, request: FastifyRequest, reply: FastifyReply) => {
+    const invoke = async (
+      chosen: { model: ServedModel; routed?: Routed },
+      request: FastifyRequest,
+      reply: FastifyReply,
+    ) => {
+      const model = chosen.model;
       const decoded = decode(model, () => decodeInvocation(request.body, model.signature));
       const timeoutMs = headerTimeout(request);
       const v2: DecodedRequest = {
@@ -202,7 +287,7 @@ export function servingRoutes(
         batchable: model.signature.inputs.every((s) => s.shape[0] === -1),
         ...(timeoutMs !== undefined && { timeoutMs }),
       };
-      const result = await serving.infer(model, v2, request.id);
+      const result = await execute(chosen, v2, request.id);
       reply.header(VERSION_HEADER, model.version);
       return encodeInvocationResponse(
         result.outputs,
@@ -225,4 +310,54 @@ function headerTimeout(request: FastifyRequest): number | undefined {
     );
   }
   return value;
+}
+
+/** A/B tests stay sticky per user: the `x-routing-key` header (or `routing_key` query parameter) picks the key. */
+function routingKeyOf(request: FastifyRequest): string | undefined {
+  const header = request.headers['x-routing-key'];
+  if (typeof header === 'string' && header !== '') return header;
+  const query = (request.query as { routing_key?: unknown } | undefined)?.routing_key;
+  return typeof query === 'string' && query !== '' ? query : undefined;
+}
+
+/** Faults of the server or the model (5xx), as opposed to the caller's mistakes or load shedding. */
+function isServerFault(error: unknown): boolean {
+  const status = (error as { status?: number }).status;
+  return status === undefined || status >= 500;
+}
+
+function cloneTensors(inputs: TensorMap): TensorMap {
+  const copy: TensorMap = {};
+  for (const [name, tensor] of Object.entries(inputs)) {
+    copy[name] = { ...tensor, data: Array.isArray(tensor.data) ? [...tensor.data] : tensor.data.slice() };
+  }
+  return copy;
+}
+
+/** The first value of an output, as a number, for prediction-distribution checks. */
+function firstValue(outputs: TensorMap, name: string | undefined): number | undefined {
+  const tensor = name === undefined ? undefined : outputs[name];
+  const value = tensor === undefined ? undefined : tensorToJson(tensor)[0];
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+/** Champion vs shadow on the first shared output: mean absolute difference, and agreement within 1e-6. */
+function compareOutputs(champion: TensorMap, shadow: TensorMap): { agrees: boolean; absDiff: number } {
+  const name = Object.keys(champion).find((n) => shadow[n] !== undefined);
+  if (name === undefined) return { agrees: false, absDiff: Number.NaN };
+  const a = tensorToJson(champion[name] as Tensor);
+  const b = tensorToJson(shadow[name] as Tensor);
+  if (a.length !== b.length) return { agrees: false, absDiff: Number.NaN };
+  let sum = 0;
+  let agrees = true;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (typeof x === 'number' && typeof y === 'number') {
+      const diff = Math.abs(x - y);
+      sum += diff;
+      if (diff > 1e-6 * Math.max(1, Math.abs(x))) agrees = false;
+    } else if (x !== y) agrees = false;
+  }
+  return { agrees, absDiff: a.length === 0 ? 0 : sum / a.length };
 }

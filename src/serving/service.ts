@@ -121,25 +121,7 @@ export function createServingService(deps: ServingDeps) {
     async load(reference: string): Promise<ServedModel> {
       if (draining) throw new SlipwayError('TEMPORARILY_UNAVAILABLE', 'The server is shutting down');
       const resolved = await deps.registry.resolveVersion(reference);
-      const key = `${resolved.name}/${resolved.version}`;
-      const existing = models.get(resolved.name)?.get(resolved.version);
-      let model: ServedModel;
-      if (existing !== undefined) model = existing;
-      else {
-        let pending = loading.get(key);
-        if (pending === undefined) {
-          pending = loadVersion(resolved.name, resolved.version);
-          loading.set(key, pending);
-        }
-        try {
-          model = await pending;
-        } finally {
-          loading.delete(key);
-        }
-        const versions = models.get(resolved.name) ?? new Map<string, ServedModel>();
-        versions.set(model.version, model);
-        models.set(resolved.name, versions);
-      }
+      const model = await self.ensureLoaded(resolved.name, resolved.version);
       const previous = defaults.get(resolved.name);
       defaults.set(resolved.name, model.version);
       if (previous !== undefined && previous !== model.version) {
@@ -149,6 +131,32 @@ export function createServingService(deps: ServingDeps) {
       }
       countLoaded();
       return model;
+    },
+
+    /**
+     * Loads a version next to the others (endpoints route to several at once) without changing the model's
+     * default version. Resolves when warm.
+     */
+    async ensureLoaded(name: string, version: string): Promise<ServedModel> {
+      const existing = models.get(name)?.get(version);
+      if (existing !== undefined) return existing;
+      const key = `${name}/${version}`;
+      let pending = loading.get(key);
+      if (pending === undefined) {
+        pending = loadVersion(name, version);
+        loading.set(key, pending);
+      }
+      try {
+        const model = await pending;
+        const versions = models.get(name) ?? new Map<string, ServedModel>();
+        versions.set(version, model);
+        models.set(name, versions);
+        if (!defaults.has(name)) defaults.set(name, version);
+        countLoaded();
+        return model;
+      } finally {
+        loading.delete(key);
+      }
     },
 
     /** Unloads one version, or every version of a model. In-flight requests finish first. */

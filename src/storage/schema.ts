@@ -20,6 +20,55 @@ export interface Database {
   registered_model_aliases: { name: string; alias: string; version: number };
   model_versions: ModelVersionTable;
   model_version_tags: KeyValueTable & { name: string; version: number };
+  endpoints: EndpointTable;
+  endpoint_events: EndpointEventTable;
+  rollouts: RolloutTable;
+}
+
+export interface EndpointTable {
+  name: string;
+  model: string;
+  policy_json: string;
+  stable_version: string;
+  previous_stable_version: string | null;
+  /** The stable version's signature: every version the endpoint routes to must match it. */
+  signature_json: string | null;
+  webhook_url: string | null;
+  /** Bumped on every change, so replicas and routers notice by polling one integer. */
+  revision: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface EndpointEventTable {
+  id: Generated<number>;
+  endpoint: string;
+  at: number;
+  actor: string;
+  kind: string;
+  from_json: string | null;
+  to_json: string | null;
+  reason: string;
+}
+
+export interface RolloutTable {
+  id: string;
+  endpoint: string;
+  baseline_version: string;
+  candidate_version: string;
+  /** JSON array of canary weights (percent of traffic to the candidate), the last being 100. */
+  steps_json: string;
+  interval_ms: number;
+  checks_json: string;
+  current_step: number;
+  state: 'running' | 'paused' | 'promoted' | 'rolled_back' | 'aborted';
+  step_started_at: number;
+  last_analysis_json: string | null;
+  /** Which server process runs this rollout, until when: a second process must not run it too. */
+  lease_owner: string | null;
+  lease_until: number | null;
+  created_at: number;
+  updated_at: number;
 }
 
 export interface KeyValueTable {

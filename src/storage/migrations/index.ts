@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { foundationMigration } from './001-foundation.js';
+import { deploymentsMigration } from './002-deployments.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -10,6 +11,7 @@ export type DialectName = 'sqlite' | 'postgres';
 export function migrationProvider(dialect: DialectName): MigrationProvider {
   const migrations: Record<string, Migration> = {
     '001-foundation': foundationMigration(dialect),
+    '002-deployments': deploymentsMigration(dialect),
   };
   return { getMigrations: async () => migrations };
 }
