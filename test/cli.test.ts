@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerFixture } from './support/models.js';
 import { startTestServer, type TestServer } from './support/slipway.js';
 
 const run = promisify(execFile);
@@ -65,6 +66,50 @@ describe('slipway CLI', () => {
     const card = await slipway('models', 'show', 'cli-model@champion');
     expect(card.stdout).toContain('# cli-model v1');
     expect(card.stdout).toContain('auc');
+  });
+
+  it('deploys, rolls back and shows endpoint history', async () => {
+    await registerFixture(server, 'cli-wide', 'wide-linear.onnx');
+    await registerFixture(server, 'cli-wide', 'wide-linear.onnx');
+    expect((await slipway('deploy', 'cli-ep', 'cli-wide/1')).stdout).toContain('traffic: direct v1');
+    const switched = await slipway(
+      'deploy',
+      'cli-ep',
+      'cli-wide/2',
+      '--policy',
+      'blue-green',
+      '--reason',
+      'new data',
+    );
+    expect(switched.stdout).toContain('stable: v2');
+    const rolled = JSON.parse((await slipway('rollback', 'cli-ep', '--json')).stdout) as {
+      stable_version: string;
+    };
+    expect(rolled.stable_version).toBe('1');
+    const history = JSON.parse((await slipway('endpoints', 'history', 'cli-ep', '--json')).stdout) as {
+      kind: string;
+      reason: string;
+    }[];
+    expect(history.map((e) => e.kind)).toEqual(['create', 'blue-green', 'rollback']);
+    expect(history[1]?.reason).toBe('new data');
+    const canary = await slipway(
+      'deploy',
+      'cli-ep',
+      'cli-wide/2',
+      '--policy',
+      'canary',
+      '--steps',
+      '10,50',
+      '--interval',
+      '1h',
+    );
+    expect(canary.stdout).toMatch(/rollout \w+: running, v1 -> v2, step 1\/3 \(10%\)/);
+    expect((await slipway('rollout', 'pause', 'cli-ep')).stdout).toContain('paused');
+    expect((await slipway('rollout', 'promote', 'cli-ep')).stdout).toContain('stable: v2');
+    const nothing = await slipway('rollout', 'promote', 'cli-ep');
+    expect(nothing.code).toBe(1);
+    expect(nothing.stderr).toMatch(/INVALID_STATE \(400\): .*nothing to promote/);
+    expect((await slipway('endpoints', 'list')).stdout).toMatch(/cli-ep\s+cli-wide\s+2\s+direct v2/);
   });
 
   it('exits non-zero with one clear line on a server error or an unreachable server', async () => {

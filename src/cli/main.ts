@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { SlipwayApiError } from '../sdk/index.js';
 import { VERSION } from '../version.js';
+import { registerEndpointCommands } from './endpoints.js';
 import { registerExperimentsCommands } from './experiments.js';
 import { registerModelsCommands } from './models.js';
 import { registerRunsCommands } from './runs.js';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerRunsCommands(program);
   registerModelsCommands(program);
   registerServeCommands(program);
+  registerEndpointCommands(program);
   return program;
 }
 

@@ -1,3 +1,4 @@
+import type { EndpointView } from '../deployments/index.js';
 import type { ModelVersion, ModelVersionDetail, RegisteredModel } from '../registry/index.js';
 import type { Experiment, KeyValue, Metric, Run, RunStatus, ViewType } from '../tracking/index.js';
 
@@ -314,6 +315,50 @@ export function createClient(options: ClientOptions) {
       ),
     resolveModel: (ref: string) =>
       call<ModelVersionDetail>('GET', '/api/v1/models/resolve', undefined, { ref }),
+    listEndpoints: async () =>
+      (await call<{ endpoints: EndpointView[] }>('GET', '/api/v1/endpoints')).endpoints,
+    getEndpoint: (name: string) => call<EndpointView>('GET', `/api/v1/endpoints/${encodeURIComponent(name)}`),
+    endpointHistory: async (name: string) =>
+      (
+        await call<{
+          events: {
+            id: number;
+            at: number;
+            actor: string;
+            kind: string;
+            reason: string;
+            from?: unknown;
+            to?: unknown;
+          }[];
+        }>('GET', `/api/v1/endpoints/${encodeURIComponent(name)}/history`)
+      ).events,
+    shadowReport: (name: string) =>
+      call<Record<string, unknown>>('GET', `/api/v1/endpoints/${encodeURIComponent(name)}/shadow`),
+    deploy: (
+      endpoint: string,
+      input: {
+        model: string;
+        policy?: string;
+        steps?: number[];
+        intervalMs?: number;
+        weight?: number;
+        reason?: string;
+        webhookUrl?: string;
+      },
+    ) =>
+      call<EndpointView>('POST', `/api/v1/endpoints/${encodeURIComponent(endpoint)}/deploy`, {
+        model: input.model,
+        ...(input.policy !== undefined && { policy: input.policy }),
+        ...(input.steps !== undefined && { steps: input.steps }),
+        ...(input.intervalMs !== undefined && { interval_ms: input.intervalMs }),
+        ...(input.weight !== undefined && { weight: input.weight }),
+        ...(input.reason !== undefined && { reason: input.reason }),
+        ...(input.webhookUrl !== undefined && { webhook_url: input.webhookUrl }),
+      }),
+    rollback: (endpoint: string) =>
+      call<EndpointView>('POST', `/api/v1/endpoints/${encodeURIComponent(endpoint)}/rollback`, {}),
+    rollout: (endpoint: string, action: 'promote' | 'pause' | 'resume' | 'abort') =>
+      call<EndpointView>('POST', `/api/v1/endpoints/${encodeURIComponent(endpoint)}/rollout/${action}`, {}),
     setModelCard: (name: string, version: string, markdown: string) =>
       call<ModelVersionDetail>(
         'PUT',
