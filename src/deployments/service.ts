@@ -80,6 +80,9 @@ interface LiveEndpoint {
 }
 
 interface ShadowStats {
+  /** Copies in flight; a copy is skipped (and counted) rather than queued when the challenger is busy. */
+  inFlight: number;
+  skipped: number;
   requests: number;
   errors: number;
   agreements: number;
@@ -89,6 +92,7 @@ interface ShadowStats {
 }
 
 const MAX_SAMPLES = 100_000;
+const MAX_SHADOW_IN_FLIGHT = 1;
 
 export interface DeploymentDeps {
   metadata: MetadataDb;
@@ -599,6 +603,7 @@ export function createDeploymentService(deps: DeploymentDeps) {
       const compared = stats.requests - stats.errors;
       return {
         requests: stats.requests,
+        skipped: stats.skipped,
         errors: stats.errors,
         agreement_rate: compared === 0 ? null : stats.agreements / compared,
         mean_abs_diff: compared === 0 ? null : stats.absDiffSum / compared,
@@ -620,13 +625,22 @@ export function createDeploymentService(deps: DeploymentDeps) {
         ...(shadow !== undefined && { shadow }),
         record: (outcome) => {
           pushSample(name, route.version, { atMs: deps.clock.nowMs(), ...outcome });
-          if (shadow !== undefined) {
-            const stats = shadowStats(name);
-            stats.championLatenciesMs.push(outcome.latencyMs);
+          if (shadow !== undefined) shadowStats(name).championLatenciesMs.push(outcome.latencyMs);
+        },
+        startShadow: () => {
+          // The champion's latency must not depend on the challenger's: a slow challenger gets the copies it can
+          // take (one at a time); the rest are skipped and counted, never queued in front of live traffic.
+          const stats = shadowStats(name);
+          if (stats.inFlight >= MAX_SHADOW_IN_FLIGHT) {
+            stats.skipped++;
+            return false;
           }
+          stats.inFlight++;
+          return true;
         },
         recordShadow: (outcome) => {
           const stats = shadowStats(name);
+          stats.inFlight--;
           stats.requests++;
           if (!outcome.ok) stats.errors++;
           else {
@@ -677,6 +691,8 @@ export function createDeploymentService(deps: DeploymentDeps) {
     let stats = shadows.get(name);
     if (stats === undefined) {
       stats = {
+        inFlight: 0,
+        skipped: 0,
         requests: 0,
         errors: 0,
         agreements: 0,

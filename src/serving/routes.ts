@@ -28,6 +28,8 @@ export interface EndpointRouter {
         model: ServedModel;
         shadow?: ServedModel;
         record(outcome: { ok: boolean; latencyMs: number; prediction?: number }): void;
+        /** Whether to send this request's copy to the shadow now (false: skipped, the shadow is busy). */
+        startShadow(): boolean;
         recordShadow(outcome: { ok: boolean; latencyMs: number; agrees?: boolean; absDiff?: number }): void;
       }
     | undefined;
@@ -112,7 +114,7 @@ export function servingRoutes(
         const prediction = firstValue(result.outputs, model.signature.outputs[0]?.name);
         routed.record({ ok: true, latencyMs, ...(prediction !== undefined && { prediction }) });
         const shadow = routed.shadow;
-        if (shadow !== undefined && shadowInputs !== undefined) {
+        if (shadow !== undefined && shadowInputs !== undefined && routed.startShadow()) {
           const shadowStarted = performance.now();
           void serving
             .infer(shadow, { ...decoded, inputs: shadowInputs }, `${requestId}-shadow`)

@@ -288,10 +288,12 @@ describe('endpoints and rollouts', () => {
     }
     const report = await waitFor(
       () => api(server.url, 'GET', '/api/v1/endpoints/flights-delay/shadow'),
-      (r) => Number(r.json.requests) >= 200,
+      (r) => Number(r.json.requests) + Number(r.json.skipped) >= 200,
       5000,
     );
-    expect(report.json).toMatchObject({ requests: 200, errors: 0, agreement_rate: 0 });
+    expect(Number(report.json.requests) + Number(report.json.skipped)).toBe(200);
+    expect(Number(report.json.requests)).toBeGreaterThan(50);
+    expect(report.json).toMatchObject({ errors: 0, agreement_rate: 0 });
     expect(Number(report.json.mean_abs_diff)).toBeCloseTo(3, 4);
     await api(server.url, 'POST', '/api/v1/endpoints/flights-delay/rollback', {});
   });
