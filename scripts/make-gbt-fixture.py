@@ -63,7 +63,8 @@ def to_onnx(model):
                 targets["treeids"].append(tree_id)
                 targets["nodeids"].append(node)
                 targets["weights"].append(float(tree.value[node][0][0]) * model.learning_rate)
-    base = float(model._raw_predict_init(np.zeros((1, FEATURES), dtype=np.float32))[0][0])
+    # init_ is the fitted DummyRegressor (training-target mean) the boosting stages start from.
+    base = float(model.init_.predict(np.zeros((1, FEATURES), dtype=np.float32))[0])
     ensemble = helper.make_node(
         "TreeEnsembleRegressor",
         ["x"],

@@ -398,6 +398,12 @@ export function createDeploymentService(deps: DeploymentDeps) {
       // Every policy warms the new version before any traffic reaches it.
       await deps.serving.ensureLoaded(target.name, target.version);
       const stable = existing.stable_version;
+      if (input.webhookUrl !== undefined && input.webhookUrl !== existing.webhook_url) {
+        await store.transaction((trx) =>
+          store.updateEndpoint(trx, existing.name, { webhook_url: input.webhookUrl ?? null }),
+        );
+        existing.webhook_url = input.webhookUrl;
+      }
       switch (policy) {
         case 'direct':
         case 'blue-green':

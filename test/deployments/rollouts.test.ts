@@ -1,4 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -160,6 +162,19 @@ describe('endpoints and rollouts', () => {
   it('rolls back a canary that errors on some inputs within two analysis intervals', async () => {
     const load = steadyLoad(server.url, 'flights-delay');
     await new Promise((r) => setTimeout(r, 300));
+    const hooks: unknown[] = [];
+    const hookServer = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      req.on('end', () => {
+        hooks.push(JSON.parse(body));
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => hookServer.listen(0, '127.0.0.1', r));
+    const webhookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/hook`;
     const started = Date.now();
     await api(server.url, 'POST', '/api/v1/endpoints/flights-delay/deploy', {
       model: 'flights/3',
@@ -167,6 +182,7 @@ describe('endpoints and rollouts', () => {
       steps: [20, 50, 100],
       interval_ms: INTERVAL_MS,
       checks,
+      webhook_url: webhookUrl,
     });
     const done = await waitFor(
       () => api(server.url, 'GET', '/api/v1/endpoints/flights-delay'),
@@ -181,6 +197,18 @@ describe('endpoints and rollouts', () => {
     // Only the bad version's own failures on its bad inputs; nothing from the switch.
     expect(traffic.failedGood).toEqual([]);
     expect(traffic.failedBad).toBeGreaterThan(0);
+    await waitFor(
+      async () => hooks.length,
+      (n) => n > 0,
+      5000,
+    );
+    hookServer.close();
+    expect(hooks[0]).toMatchObject({
+      endpoint: 'flights-delay',
+      event: 'rolled_back',
+      candidate: '3',
+      baseline: '2',
+    });
     const version = await server.client.getModelVersion('flights', '3');
     expect(version.tags).toContainEqual({ key: 'slipway.rollout', value: 'failed' });
     console.log(
