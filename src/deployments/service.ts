@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Clock } from '../core/clock.js';
 import { invalidParameter, invalidState, notFound } from '../core/errors.js';
 import { newHexId } from '../core/ids.js';
@@ -82,6 +83,8 @@ interface LiveEndpoint {
 interface ShadowStats {
   /** Copies in flight; a copy is skipped (and counted) rather than queued when the challenger is busy. */
   inFlight: number;
+  /** When the next copy may start: the challenger's work is kept to a duty cycle of the CPU. */
+  nextAllowedAtMs: number;
   skipped: number;
   requests: number;
   errors: number;
@@ -93,6 +96,7 @@ interface ShadowStats {
 
 const MAX_SAMPLES = 100_000;
 const MAX_SHADOW_IN_FLIGHT = 1;
+const SHADOW_DUTY = 0.1;
 
 export interface DeploymentDeps {
   metadata: MetadataDb;
@@ -124,8 +128,7 @@ export function createDeploymentService(deps: DeploymentDeps) {
   const pushSample = (endpoint: string, version: string, sample: Sample) => {
     const key = sampleKey(endpoint, version);
     const list = samples.get(key) ?? [];
-    list.push(sample);
-    if (list.length > MAX_SAMPLES) list.splice(0, list.length - MAX_SAMPLES);
+    keepRecent(list, sample, MAX_SAMPLES);
     samples.set(key, list);
   };
 
@@ -631,26 +634,31 @@ export function createDeploymentService(deps: DeploymentDeps) {
         ...(shadow !== undefined && { shadow }),
         record: (outcome) => {
           pushSample(name, route.version, { atMs: deps.clock.nowMs(), ...outcome });
-          if (shadow !== undefined) shadowStats(name).championLatenciesMs.push(outcome.latencyMs);
+          if (shadow !== undefined) keepRecent(shadowStats(name).championLatenciesMs, outcome.latencyMs);
         },
         startShadow: () => {
-          // The champion's latency must not depend on the challenger's: a slow challenger gets the copies it can
-          // take (one at a time); the rest are skipped and counted, never queued in front of live traffic.
+          // The champion's latency must not depend on the challenger's: copies go one at a time, and the
+          // challenger may be busy at most SHADOW_DUTY of the time (a slow one sees a sample of the traffic);
+          // the rest are skipped and counted, never queued in front of live traffic.
           const stats = shadowStats(name);
-          if (stats.inFlight >= MAX_SHADOW_IN_FLIGHT) {
+          if (stats.inFlight >= MAX_SHADOW_IN_FLIGHT || performance.now() < stats.nextAllowedAtMs) {
             stats.skipped++;
             return false;
           }
           stats.inFlight++;
           return true;
         },
+        cancelShadow: () => {
+          shadowStats(name).inFlight--;
+        },
         recordShadow: (outcome) => {
           const stats = shadowStats(name);
           stats.inFlight--;
+          stats.nextAllowedAtMs = performance.now() + outcome.latencyMs * (1 / SHADOW_DUTY - 1);
           stats.requests++;
           if (!outcome.ok) stats.errors++;
           else {
-            stats.latenciesMs.push(outcome.latencyMs);
+            keepRecent(stats.latenciesMs, outcome.latencyMs);
             if (outcome.agrees === true) stats.agreements++;
             stats.absDiffSum += outcome.absDiff ?? 0;
           }
@@ -698,6 +706,7 @@ export function createDeploymentService(deps: DeploymentDeps) {
     if (stats === undefined) {
       stats = {
         inFlight: 0,
+        nextAllowedAtMs: 0,
         skipped: 0,
         requests: 0,
         errors: 0,
@@ -715,6 +724,12 @@ export function createDeploymentService(deps: DeploymentDeps) {
 }
 
 export type DeploymentService = ReturnType<typeof createDeploymentService>;
+
+/** Appends to a bounded list of recent values: trimmed to the newest `max` once it doubles (amortised O(1)). */
+function keepRecent<T>(list: T[], value: T, max = 10_000): void {
+  list.push(value);
+  if (list.length > 2 * max) list.splice(0, list.length - max);
+}
 
 function canaryPolicy(baseline: string, candidate: string, weight: number): TrafficPolicy {
   return {

