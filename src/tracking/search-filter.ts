@@ -1,16 +1,22 @@
 import { invalidParameter } from '../core/errors.js';
 
 /**
- * MLflow's search filter and order_by grammar, parsed by a small hand-written tokenizer and parser into plain
- * clauses that the stores turn into SQL. Pure: no I/O, exhaustively unit-tested.
+ * MLflow's search filter and order_by grammar, read by a small hand-written tokenizer and parser into plain
+ * clauses that the stores turn into SQL. Pure: no I/O.
  *
- *   filter  := clause (AND clause)*
- *   clause  := identifier comparator value
- *   identifier := [prefix '.'] key       key: bare (letters, digits, _ . - / :) or quoted with ` or "
- *   value   := 'string' | "string" | number | '(' string (',' string)* ')' | NULL (after IS / IS NOT)
+ *   filter     := clause (AND clause)*
+ *   clause     := identifier comparator value
+ *   identifier := [prefix '.'] key | key          a bare key is an attribute
+ *   key        := word ('.' word)* | `quoted` | "quoted"
+ *   comparator := = | != | > | >= | < | <= | LIKE | ILIKE | IN | NOT IN | IS NULL | IS NOT NULL
+ *   value      := 'string' | "string" | number | '(' string (',' string)* ')'
+ *   order_by   := identifier [ASC | DESC]
+ *
+ * Keywords are case-insensitive; prefixes and keys are matched exactly, as MLflow matches them.
  */
 
 export type FilterEntity = 'metric' | 'param' | 'tag' | 'attribute' | 'dataset';
+
 export type Comparator =
   | '='
   | '!='
@@ -25,6 +31,10 @@ export type Comparator =
   | 'IS NULL'
   | 'IS NOT NULL';
 
+/**
+ * One condition of a filter. `value` is a number for numeric keys, a string for string keys, the list for
+ * IN / NOT IN, and null for IS NULL / IS NOT NULL. Attribute keys are normalised (`created` is `start_time`).
+ */
 export interface FilterClause {
   entity: FilterEntity;
   key: string;
@@ -38,35 +48,45 @@ export interface OrderByClause {
   ascending: boolean;
 }
 
-type ValueKind = 'string' | 'number';
+export type ValueKind = 'string' | 'number';
 
-interface EntityRule {
-  comparators: readonly Comparator[];
-  value: ValueKind;
+/** How one key may be compared: the comparators it admits and the kind of value on the right. */
+export interface KeyRule {
+  readonly comparators: readonly Comparator[];
+  readonly value: ValueKind;
 }
 
-/** What one kind of search accepts. Attribute keys name their value kind; `inKeys` may also use IN / NOT IN. */
+/** What one kind of search accepts in its filter and its order_by clauses. */
 export interface SearchGrammar {
-  what: string;
-  prefixes: Readonly<Record<string, FilterEntity>>;
-  entities: Partial<Readonly<Record<Exclude<FilterEntity, 'attribute'>, EntityRule>>>;
-  attributes: Readonly<Record<string, ValueKind>>;
-  /** Attribute aliases, normalised on parse (MLflow's `created` is `start_time`). */
-  aliases?: Readonly<Record<string, string>>;
-  inKeys: readonly string[];
-  /** Attributes that order_by accepts (after aliasing), and whether metrics/params/tags may order. */
-  orderAttributes: readonly string[];
-  orderEntities: readonly FilterEntity[];
+  /** What is searched, for messages: 'runs', 'experiments'. */
+  readonly subject: string;
+  /** Prefix as written before the first dot, mapped to its entity. */
+  readonly prefixes: Readonly<Record<string, FilterEntity>>;
+  /** Entities whose keys are free (metrics, params, tags), with the rule every key follows. */
+  readonly openEntities: Readonly<Partial<Record<FilterEntity, KeyRule>>>;
+  /** Entities with a closed set of keys (attributes, datasets), with each key's rule. */
+  readonly closedEntities: Readonly<Partial<Record<FilterEntity, Readonly<Record<string, KeyRule>>>>>;
+  /** Other spellings of attribute keys, normalised on parse (`created` is `start_time`). */
+  readonly attributeAliases: Readonly<Record<string, string>>;
+  /** Open entities order_by accepts with any key. */
+  readonly orderEntities: readonly FilterEntity[];
+  /** Attribute keys order_by accepts (after aliasing). */
+  readonly orderAttributes: readonly string[];
 }
 
 const NUMERIC: readonly Comparator[] = ['=', '!=', '>', '>=', '<', '<='];
 const STRING: readonly Comparator[] = ['=', '!=', 'LIKE', 'ILIKE'];
-const NULLABLE: readonly Comparator[] = [...STRING, 'IS NULL', 'IS NOT NULL'];
-const ATTRIBUTE_PREFIXES = { attributes: 'attribute', attribute: 'attribute', attr: 'attribute' } as const;
-const TAG_PREFIXES = { tags: 'tag', tag: 'tag' } as const;
+const NUMBER_KEY: KeyRule = { comparators: NUMERIC, value: 'number' };
+const STRING_KEY: KeyRule = { comparators: STRING, value: 'string' };
+const STRING_OR_LIST_KEY: KeyRule = { comparators: [...STRING, 'IN', 'NOT IN'], value: 'string' };
 
+const TAG_PREFIXES = { tags: 'tag', tag: 'tag' } as const;
+const ATTRIBUTE_PREFIXES = { attributes: 'attribute', attribute: 'attribute' } as const;
+const TIMESTAMP_ALIAS = { timestamp: 'last_updated_timestamp' } as const;
+
+/** search runs: metrics, params, tags, run attributes and the datasets a run used. */
 export const runSearchGrammar: SearchGrammar = {
-  what: 'runs',
+  subject: 'runs',
   prefixes: {
     metrics: 'metric',
     metric: 'metric',
@@ -76,444 +96,527 @@ export const runSearchGrammar: SearchGrammar = {
     parameter: 'param',
     ...TAG_PREFIXES,
     ...ATTRIBUTE_PREFIXES,
+    attr: 'attribute',
     run: 'attribute',
     datasets: 'dataset',
     dataset: 'dataset',
   },
-  entities: {
-    metric: { comparators: NUMERIC, value: 'number' },
-    param: { comparators: NULLABLE, value: 'string' },
-    tag: { comparators: NULLABLE, value: 'string' },
-    dataset: { comparators: [...STRING, 'IN', 'NOT IN'], value: 'string' },
+  openEntities: {
+    metric: NUMBER_KEY,
+    param: { comparators: [...STRING, 'IS NULL', 'IS NOT NULL'], value: 'string' },
+    tag: { comparators: [...STRING, 'IS NULL', 'IS NOT NULL'], value: 'string' },
   },
-  attributes: {
-    run_id: 'string',
-    run_name: 'string',
-    status: 'string',
-    user_id: 'string',
-    artifact_uri: 'string',
-    lifecycle_stage: 'string',
-    start_time: 'number',
-    end_time: 'number',
+  closedEntities: {
+    attribute: {
+      run_id: STRING_OR_LIST_KEY,
+      run_name: STRING_KEY,
+      status: STRING_KEY,
+      user_id: STRING_KEY,
+      artifact_uri: STRING_KEY,
+      start_time: NUMBER_KEY,
+      end_time: NUMBER_KEY,
+    },
+    dataset: { name: STRING_OR_LIST_KEY, digest: STRING_OR_LIST_KEY, context: STRING_OR_LIST_KEY },
   },
-  aliases: { created: 'start_time', Created: 'start_time' },
-  inKeys: ['run_id', 'run_name', 'status', 'user_id'],
+  attributeAliases: {
+    created: 'start_time',
+    Created: 'start_time',
+    'run name': 'run_name',
+    'Run name': 'run_name',
+    'Run Name': 'run_name',
+  },
+  orderEntities: ['metric', 'param', 'tag'],
   orderAttributes: ['start_time', 'end_time', 'run_name', 'run_id', 'status', 'user_id', 'artifact_uri'],
-  orderEntities: ['metric', 'param', 'tag', 'attribute'],
 };
 
+/** search experiments: name, creation and update times, tags. */
 export const experimentSearchGrammar: SearchGrammar = {
-  what: 'experiments',
+  subject: 'experiments',
   prefixes: { ...TAG_PREFIXES, ...ATTRIBUTE_PREFIXES },
-  entities: { tag: { comparators: STRING, value: 'string' } },
-  attributes: { name: 'string', creation_time: 'number', last_update_time: 'number' },
-  inKeys: [],
+  openEntities: { tag: STRING_KEY },
+  closedEntities: {
+    attribute: { name: STRING_KEY, creation_time: NUMBER_KEY, last_update_time: NUMBER_KEY },
+  },
+  attributeAliases: {},
+  orderEntities: [],
   orderAttributes: ['name', 'experiment_id', 'creation_time', 'last_update_time'],
-  orderEntities: ['attribute'],
 };
 
+/** search registered models: name and tags; ordered by name or timestamps. */
 export const registeredModelSearchGrammar: SearchGrammar = {
-  what: 'registered models',
-  prefixes: { ...TAG_PREFIXES },
-  entities: { tag: { comparators: STRING, value: 'string' } },
-  attributes: { name: 'string' },
-  inKeys: [],
+  subject: 'registered models',
+  prefixes: { ...TAG_PREFIXES, ...ATTRIBUTE_PREFIXES },
+  openEntities: { tag: STRING_KEY },
+  closedEntities: { attribute: { name: STRING_KEY } },
+  attributeAliases: TIMESTAMP_ALIAS,
+  orderEntities: [],
   orderAttributes: ['name', 'creation_timestamp', 'last_updated_timestamp'],
-  aliases: { timestamp: 'last_updated_timestamp' },
-  orderEntities: ['attribute'],
 };
 
+/** search model versions: name, run, source, version and tags. As in MLflow, run_id has IN but not NOT IN. */
 export const modelVersionSearchGrammar: SearchGrammar = {
-  what: 'model versions',
-  prefixes: { ...TAG_PREFIXES },
-  entities: { tag: { comparators: STRING, value: 'string' } },
-  attributes: { name: 'string', run_id: 'string', source_path: 'string', version_number: 'number' },
-  inKeys: ['run_id'],
+  subject: 'model versions',
+  prefixes: { ...TAG_PREFIXES, ...ATTRIBUTE_PREFIXES },
+  openEntities: { tag: STRING_KEY },
+  closedEntities: {
+    attribute: {
+      name: STRING_KEY,
+      run_id: { comparators: [...STRING, 'IN'], value: 'string' },
+      source_path: STRING_KEY,
+      version_number: NUMBER_KEY,
+    },
+  },
+  attributeAliases: TIMESTAMP_ALIAS,
+  orderEntities: [],
   orderAttributes: ['name', 'version_number', 'creation_timestamp', 'last_updated_timestamp'],
-  aliases: { timestamp: 'last_updated_timestamp' },
-  orderEntities: ['attribute'],
 };
 
-type TokenType = 'ident' | 'string' | 'number' | 'op' | 'lparen' | 'rparen' | 'comma' | 'end';
-
-interface Token {
-  type: TokenType;
-  /** For identifiers: the prefix part (before the first unquoted dot), if any. */
-  prefix?: string;
+/** A piece of an identifier between dots; quoted pieces keep dots and spaces. */
+interface Segment {
   text: string;
-  value?: string | number;
-  position: number;
+  quoted: boolean;
+  start: number;
 }
 
+type Token = { start: number; text: string } & (
+  | { kind: 'identifier'; segments: Segment[] }
+  | { kind: 'string'; quote: "'" | '"'; value: string }
+  | { kind: 'number'; value: number }
+  | { kind: 'operator' | 'lparen' | 'rparen' | 'comma' | 'end' }
+);
+
+/** A problem in the input; the public functions turn it into an INVALID_PARAMETER_VALUE error. */
 class FilterSyntaxError extends Error {
   constructor(
     readonly problem: string,
     readonly position: number,
+    readonly expected?: string,
   ) {
     super(problem);
   }
 }
 
-const IDENT_CHAR = /[A-Za-z0-9_.\-/:]/;
+const WORD_START = /[\p{L}_]/u;
+// Hyphens, slashes and colons are common in metric names (`train/loss`); MLflow wants them quoted, we do not.
+const WORD_CHAR = /[\p{L}\p{N}_\-/:]/u;
+const NUMBER = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?/;
+const OPERATORS = ['!=', '>=', '<=', '=', '>', '<'] as const;
 
+/** Splits a filter or order_by clause into tokens; the last token is always `end`. */
 function tokenize(input: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
-  const readQuoted = (quote: string, start: number): string => {
-    let out = '';
-    let j = start + 1;
-    while (j < input.length) {
-      const ch = input[j] as string;
-      if (ch === '\\' && j + 1 < input.length) {
-        out += input[j + 1];
-        j += 2;
-        continue;
+
+  const readQuoted = (quote: string): string => {
+    const start = i;
+    let value = '';
+    i++;
+    while (i < input.length) {
+      const ch = input[i] as string;
+      const next = input[i + 1];
+      // SQL's doubled quote and a backslash both escape the quote; backticks only double.
+      if (
+        (ch === quote && next === quote) ||
+        (ch === '\\' && quote !== '`' && (next === quote || next === '\\'))
+      ) {
+        value += next;
+        i += 2;
+      } else if (ch === quote) {
+        i++;
+        return value;
+      } else {
+        value += ch;
+        i++;
       }
-      if (ch === quote) {
-        // A doubled quote inside a string stands for the quote itself (SQL style).
-        if (input[j + 1] === quote && quote !== '`') {
-          out += quote;
-          j += 2;
-          continue;
-        }
-        i = j + 1;
-        return out;
-      }
-      out += ch;
-      j++;
     }
-    throw new FilterSyntaxError(
-      `unterminated ${quote === '`' ? 'backtick-quoted name' : 'string'} starting`,
-      start,
-    );
+    const what = quote === '`' ? 'backtick-quoted name' : 'string';
+    throw new FilterSyntaxError(`unterminated ${what} ${input.slice(start)}`, start, `a closing ${quote}`);
+  };
+
+  const readWord = (): string => {
+    const start = i;
+    while (i < input.length && WORD_CHAR.test(input[i] as string)) i++;
+    return input.slice(start, i);
   };
 
   while (i < input.length) {
     const ch = input[i] as string;
+    const start = i;
     if (/\s/.test(ch)) {
       i++;
-      continue;
-    }
-    const start = i;
-    if (ch === '(') tokens.push({ type: 'lparen', text: ch, position: i++ });
-    else if (ch === ')') tokens.push({ type: 'rparen', text: ch, position: i++ });
-    else if (ch === ',') tokens.push({ type: 'comma', text: ch, position: i++ });
-    else if (ch === '=' || ch === '!' || ch === '<' || ch === '>') {
-      const two = input.slice(i, i + 2);
-      const op = ['!=', '>=', '<=', '<>'].includes(two) ? two : ch;
-      if (op === '!') throw new FilterSyntaxError("unexpected '!' (did you mean '!=')", i);
-      i += op.length;
-      if (input[i] === '=' || input[i] === '>' || input[i] === '<') {
-        throw new FilterSyntaxError(`unexpected '${input[i]}' after '${op}'`, i);
+    } else if (ch === '(' || ch === ')' || ch === ',') {
+      i++;
+      tokens.push({ kind: ch === '(' ? 'lparen' : ch === ')' ? 'rparen' : 'comma', start, text: ch });
+    } else if (ch === '=' || ch === '!' || ch === '<' || ch === '>') {
+      const operator = OPERATORS.find((op) => input.startsWith(op, i));
+      if (operator === undefined) {
+        throw new FilterSyntaxError(`unexpected '${ch}'`, start, "a comparator such as '!='");
       }
-      tokens.push({ type: 'op', text: op === '<>' ? '!=' : op, position: start });
-    } else if (ch === "'") {
-      const value = readQuoted("'", start);
-      tokens.push({ type: 'string', text: input.slice(start, i), value, position: start });
-    } else if (ch === '"' || ch === '`') {
-      // A quoted name standing alone (e.g. an attribute) or a double-quoted string value; the parser decides.
-      const value = readQuoted(ch, start);
-      tokens.push({
-        type: ch === '`' ? 'ident' : 'string',
-        text: input.slice(start, i),
-        value,
-        position: start,
-      });
-    } else if (
-      /[0-9]/.test(ch) ||
-      ((ch === '-' || ch === '+' || ch === '.') && /[0-9.]/.test(input[i + 1] ?? ''))
-    ) {
-      const match = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?/.exec(input.slice(i));
-      if (match === null) throw new FilterSyntaxError(`malformed number`, i);
-      i += match[0].length;
-      if (IDENT_CHAR.test(input[i] ?? ' ') && !/[.]/.test(input[i] ?? '')) {
-        // Something like `1abc`: an identifier that starts with a digit.
-        while (i < input.length && IDENT_CHAR.test(input[i] as string)) i++;
-        tokens.push({
-          type: 'ident',
-          text: input.slice(start, i),
-          value: input.slice(start, i),
-          position: start,
-        });
-      } else {
-        tokens.push({ type: 'number', text: match[0], value: Number(match[0]), position: start });
+      i += operator.length;
+      tokens.push({ kind: 'operator', start, text: operator });
+    } else if (ch === "'" || ch === '"') {
+      const value = readQuoted(ch);
+      tokens.push({ kind: 'string', quote: ch, value, start, text: input.slice(start, i) });
+    } else if (/[0-9]/.test(ch) || (/[-+.]/.test(ch) && /[0-9.]/.test(input[i + 1] ?? ''))) {
+      const match = NUMBER.exec(input.slice(i));
+      const end = i + (match?.[0].length ?? 0);
+      if (match === null || WORD_CHAR.test(input[end] ?? ' ') || input[end] === '.') {
+        const word = input.slice(i).match(/^[^\s()',"=<>!]+/)?.[0] ?? ch;
+        throw new FilterSyntaxError(`malformed number '${word}'`, start, 'a number such as 1, -0.5 or 1e-3');
       }
-    } else if (IDENT_CHAR.test(ch)) {
-      while (i < input.length && IDENT_CHAR.test(input[i] as string)) i++;
-      let text = input.slice(start, i);
-      let value = text;
-      let prefix: string | undefined;
-      // `prefix.` followed by a quoted key: metrics."my metric", tags.`a b`
-      if (text.endsWith('.') && (input[i] === '"' || input[i] === '`')) {
-        prefix = text.slice(0, -1);
-        const quoteStart = i;
-        value = readQuoted(input[quoteStart] as string, quoteStart);
-        text = input.slice(start, i);
-      } else if (text.includes('.')) {
-        const dot = text.indexOf('.');
-        prefix = text.slice(0, dot);
-        value = text.slice(dot + 1);
+      i = end;
+      tokens.push({ kind: 'number', value: Number(match[0]), start, text: match[0] });
+    } else if (WORD_START.test(ch) || ch === '`') {
+      const segments: Segment[] = [];
+      for (;;) {
+        const segmentStart = i;
+        const quote = input[i];
+        if (quote === '`' || (quote === '"' && segments.length > 0)) {
+          segments.push({ text: readQuoted(quote), quoted: true, start: segmentStart });
+        } else {
+          segments.push({ text: readWord(), quoted: false, start: segmentStart });
+        }
+        if (input[i] !== '.') break;
+        i++;
       }
-      tokens.push({ type: 'ident', text, value, ...(prefix !== undefined && { prefix }), position: start });
+      tokens.push({ kind: 'identifier', segments, start, text: input.slice(start, i) });
     } else {
-      throw new FilterSyntaxError(`unexpected character '${ch}'`, i);
+      throw new FilterSyntaxError(`unexpected character '${ch}'`, start);
     }
   }
-  tokens.push({ type: 'end', text: '', position: input.length });
+  tokens.push({ kind: 'end', start: input.length, text: '' });
   return tokens;
 }
 
-const isKeyword = (token: Token | undefined, word: string): boolean =>
-  token?.type === 'ident' && token.prefix === undefined && token.text.toUpperCase() === word;
-
 const describeToken = (token: Token): string =>
-  token.type === 'end' ? 'the end of the filter' : `'${token.text}'`;
+  token.kind === 'end' ? 'end of input' : token.kind === 'string' ? token.text : `'${token.text}'`;
+
+const quoteList = (items: readonly string[]): string => items.map((item) => `'${item}'`).join(', ');
+
+/** The keyword a token spells (upper-cased), or undefined when it is not a single bare word. */
+function keyword(token: Token | undefined): string | undefined {
+  if (token?.kind !== 'identifier' || token.segments.length !== 1) return undefined;
+  const [segment] = token.segments;
+  return segment === undefined || segment.quoted ? undefined : segment.text.toUpperCase();
+}
+
+const KEYWORDS = new Set(['AND', 'OR', 'NOT', 'IN', 'IS', 'NULL', 'LIKE', 'ILIKE']);
 
 interface Identifier {
   entity: FilterEntity;
   key: string;
+  rule: KeyRule;
 }
 
-function resolveIdentifier(token: Token, grammar: SearchGrammar, forOrder: boolean): Identifier {
-  if (token.type !== 'ident') {
-    throw new FilterSyntaxError(
-      `expected an identifier such as 'metrics.acc' or 'name', got ${describeToken(token)}`,
-      token.position,
-    );
+type Purpose = 'filter' | 'order';
+
+/** Reads `prefix.key`, a bare attribute or a double-quoted attribute, and checks it against the grammar. */
+function resolveIdentifier(token: Token, grammar: SearchGrammar, purpose: Purpose): Identifier {
+  const prefixHint = `an identifier such as ${quoteList(prefixExamples(grammar))} or an attribute name`;
+  if (token.kind === 'string' && token.quote === '"') {
+    return resolveKey('attribute', token.value, token.start, grammar, purpose, true);
   }
-  const key = String(token.value ?? token.text);
-  if (token.prefix === undefined) {
-    const name = grammar.aliases?.[key] ?? key;
-    const known = forOrder ? grammar.orderAttributes : Object.keys(grammar.attributes);
-    if (!known.includes(name)) {
-      const prefixes = [...new Set(Object.keys(grammar.prefixes))].map((p) => `'${p}.'`).join(', ');
-      throw new FilterSyntaxError(
-        `unknown attribute '${key}' for ${grammar.what}; expected one of ${known.map((k) => `'${k}'`).join(', ')}` +
-          (prefixes === '' ? '' : ` or a key with a prefix (${prefixes})`),
-        token.position,
-      );
-    }
-    return { entity: 'attribute', key: name };
+  if (token.kind !== 'identifier') {
+    throw new FilterSyntaxError(`unexpected ${describeToken(token)}`, token.start, prefixHint);
   }
-  const entity = grammar.prefixes[token.prefix.toLowerCase()];
+  const word = keyword(token);
+  if (word !== undefined && KEYWORDS.has(word)) {
+    throw new FilterSyntaxError(`unexpected keyword '${token.text}'`, token.start, prefixHint);
+  }
+  const [first, ...rest] = token.segments as [Segment, ...Segment[]];
+  if (rest.length === 0) return resolveKey('attribute', first.text, first.start, grammar, purpose, true);
+
+  const entity = grammar.prefixes[first.text];
   if (entity === undefined) {
     throw new FilterSyntaxError(
-      `invalid entity type '${token.prefix}' for ${grammar.what}; valid prefixes are ${Object.keys(
-        grammar.prefixes,
-      )
-        .map((p) => `'${p}'`)
-        .join(', ')}`,
-      token.position,
+      `Invalid entity type '${first.text}' for ${grammar.subject}`,
+      first.start,
+      `one of ${quoteList(Object.keys(grammar.prefixes))}`,
     );
   }
-  if (key === '') throw new FilterSyntaxError(`missing key after '${token.prefix}.'`, token.position);
-  if (entity === 'attribute') {
-    const name = grammar.aliases?.[key] ?? key;
-    const known = forOrder ? grammar.orderAttributes : Object.keys(grammar.attributes);
-    if (!known.includes(name)) {
-      throw new FilterSyntaxError(
-        `invalid attribute key '${key}'; valid attributes for ${grammar.what} are ${known.map((k) => `'${k}'`).join(', ')}`,
-        token.position,
-      );
-    }
-    return { entity, key: name };
-  }
-  if (entity === 'dataset' && !['name', 'digest', 'context'].includes(key)) {
+  const keyStart = rest[0]?.start ?? token.start;
+  const quoted = rest.find((segment) => segment.quoted);
+  if (quoted !== undefined && rest.length > 1) {
     throw new FilterSyntaxError(
-      `invalid dataset key '${key}'; expected 'name', 'digest' or 'context'`,
-      token.position,
+      `a quoted key must be the whole key in '${token.text}'`,
+      quoted.start,
+      `${first.text}.\`<key>\``,
     );
   }
-  if (forOrder && !grammar.orderEntities.includes(entity)) {
-    throw new FilterSyntaxError(`${grammar.what} cannot be ordered by ${entity}s`, token.position);
+  const key = rest.map((segment) => segment.text).join('.');
+  if (key === '') {
+    throw new FilterSyntaxError(`missing key after '${first.text}.'`, keyStart, 'a key name');
   }
-  return { entity, key };
+  return resolveKey(entity, key, keyStart, grammar, purpose, false);
 }
 
-/** Parses an MLflow filter string; an empty or missing filter is no condition. */
-export function parseSearchFilter(filter: string | undefined, grammar: SearchGrammar): FilterClause[] {
-  if (filter === undefined || filter.trim() === '') return [];
-  try {
-    return parseClauses(tokenize(filter), grammar);
-  } catch (error) {
-    if (error instanceof FilterSyntaxError) {
-      throw invalidParameter(`Invalid filter "${filter}": ${error.problem} at position ${error.position}`);
+function resolveKey(
+  entity: FilterEntity,
+  written: string,
+  position: number,
+  grammar: SearchGrammar,
+  purpose: Purpose,
+  bare: boolean,
+): Identifier {
+  const open = grammar.openEntities[entity];
+  if (open !== undefined) {
+    if (purpose === 'order' && !grammar.orderEntities.includes(entity)) {
+      throw new FilterSyntaxError(
+        `${grammar.subject} cannot be ordered by ${entity}s`,
+        position,
+        orderExpectation(grammar),
+      );
     }
-    throw error;
+    return { entity, key: written, rule: open };
+  }
+  const keys = grammar.closedEntities[entity] ?? {};
+  const key = entity === 'attribute' ? (grammar.attributeAliases[written] ?? written) : written;
+  if (purpose === 'order') {
+    if (entity !== 'attribute') {
+      throw new FilterSyntaxError(
+        `${grammar.subject} cannot be ordered by ${entity}s`,
+        position,
+        orderExpectation(grammar),
+      );
+    }
+    if (!grammar.orderAttributes.includes(key)) {
+      throw new FilterSyntaxError(
+        `Invalid order_by attribute '${written}' for ${grammar.subject}`,
+        position,
+        orderExpectation(grammar),
+      );
+    }
+    return { entity, key, rule: keys[key] ?? STRING_KEY };
+  }
+  const rule = keys[key];
+  if (rule === undefined) {
+    const prefixed = bare ? ` or a prefixed key such as ${quoteList(prefixExamples(grammar))}` : '';
+    throw new FilterSyntaxError(
+      `Invalid ${entity} key '${written}' for ${grammar.subject}`,
+      position,
+      `one of ${quoteList(Object.keys(keys))}${prefixed}`,
+    );
+  }
+  return { entity, key, rule };
+}
+
+/** One `prefix.<key>` example per entity (the first prefix the grammar lists for it), attributes excluded. */
+function prefixExamples(grammar: SearchGrammar, entities?: readonly FilterEntity[]): string[] {
+  const examples = new Map<FilterEntity, string>();
+  for (const [prefix, entity] of Object.entries(grammar.prefixes)) {
+    if (entity === 'attribute' || examples.has(entity)) continue;
+    if (entities === undefined || entities.includes(entity)) examples.set(entity, `${prefix}.<key>`);
+  }
+  return [...examples.values()];
+}
+
+function orderExpectation(grammar: SearchGrammar): string {
+  const open = prefixExamples(grammar, grammar.orderEntities);
+  return `one of ${quoteList([...open, ...grammar.orderAttributes])}`;
+}
+
+/** A cursor over the tokens; `end` repeats forever, so reading past it is safe. */
+class TokenStream {
+  private index = 0;
+  constructor(private readonly tokens: readonly Token[]) {}
+
+  peek(ahead = 0): Token {
+    const last = this.tokens[this.tokens.length - 1] as Token;
+    return this.tokens[this.index + ahead] ?? last;
+  }
+
+  next(): Token {
+    const token = this.peek();
+    if (this.index < this.tokens.length - 1) this.index++;
+    return token;
   }
 }
 
-function parseClauses(tokens: Token[], grammar: SearchGrammar): FilterClause[] {
-  const clauses: FilterClause[] = [];
-  let i = 0;
-  const peek = () => tokens[i] as Token;
-  const next = () => tokens[i++] as Token;
+const COMPARATOR_HINT = 'a comparator (=, !=, >, >=, <, <=, LIKE, ILIKE, IN, NOT IN, IS NULL, IS NOT NULL)';
+
+function readComparator(stream: TokenStream): Comparator {
+  const token = stream.next();
+  if (token.kind === 'operator') return token.text as Comparator;
+  const word = keyword(token);
+  if (word === 'LIKE' || word === 'ILIKE' || word === 'IN') return word;
+  if (word === 'NOT') {
+    const after = stream.next();
+    if (keyword(after) === 'IN') return 'NOT IN';
+    throw new FilterSyntaxError(`unexpected ${describeToken(after)} after 'NOT'`, after.start, "'IN'");
+  }
+  if (word === 'IS') {
+    const after = stream.next();
+    if (keyword(after) === 'NULL') return 'IS NULL';
+    if (keyword(after) === 'NOT' && keyword(stream.peek()) === 'NULL') {
+      stream.next();
+      return 'IS NOT NULL';
+    }
+    const bad = keyword(after) === 'NOT' ? stream.peek() : after;
+    throw new FilterSyntaxError(
+      `unexpected ${describeToken(bad)} after 'IS'`,
+      bad.start,
+      "'NULL' or 'NOT NULL'",
+    );
+  }
+  throw new FilterSyntaxError(`unexpected ${describeToken(token)}`, token.start, COMPARATOR_HINT);
+}
+
+function readValue(stream: TokenStream, identifier: Identifier): string | number {
+  const token = stream.next();
+  const { entity, key, rule } = identifier;
+  if (token.kind !== 'string' && token.kind !== 'number' && token.kind !== 'identifier') {
+    throw new FilterSyntaxError(`unexpected ${describeToken(token)}`, token.start, 'a value');
+  }
+  if (rule.value === 'number') {
+    if (token.kind === 'number') return token.value;
+    const what = entity === 'metric' ? 'metric' : `numeric ${entity}: ${key}`;
+    throw new FilterSyntaxError(
+      `Expected numeric value type for ${what}. Found ${describeToken(token)}`,
+      token.start,
+    );
+  }
+  if (token.kind === 'string') return token.value;
+  throw new FilterSyntaxError(
+    `Expected a quoted string value for ${entity} '${key}'. Found ${describeToken(token)}`,
+    token.start,
+    "a value in single or double quotes, e.g. 'my-value'",
+  );
+}
+
+function readList(stream: TokenStream): string[] {
+  const open = stream.next();
+  if (open.kind !== 'lparen') {
+    throw new FilterSyntaxError(
+      `unexpected ${describeToken(open)}`,
+      open.start,
+      "a parenthesised list such as ('a', 'b')",
+    );
+  }
+  if (stream.peek().kind === 'rparen') {
+    throw new FilterSyntaxError('empty list', stream.peek().start, 'at least one quoted string');
+  }
+  const values: string[] = [];
   for (;;) {
-    const identToken = next();
-    if (identToken.type === 'lparen') {
+    const item = stream.next();
+    if (item.kind !== 'string') {
+      throw new FilterSyntaxError(`unexpected ${describeToken(item)} in list`, item.start, 'a quoted string');
+    }
+    values.push(item.value);
+    const separator = stream.next();
+    if (separator.kind === 'rparen') return values;
+    if (separator.kind !== 'comma') {
       throw new FilterSyntaxError(
-        "parentheses are not supported; combine clauses with 'AND'",
-        identToken.position,
+        `unexpected ${describeToken(separator)} in list`,
+        separator.start,
+        "',' or ')'",
       );
     }
-    if (identToken.type === 'end') {
+  }
+}
+
+function parseClauses(stream: TokenStream, grammar: SearchGrammar): FilterClause[] {
+  const clauses: FilterClause[] = [];
+  for (;;) {
+    const start = stream.next();
+    if (start.kind === 'end') {
+      const afterAnd = clauses.length > 0;
       throw new FilterSyntaxError(
-        clauses.length === 0 ? 'expected a clause' : "expected a clause after 'AND'",
-        identToken.position,
+        afterAnd ? "unexpected end of input after 'AND'" : 'unexpected end of input',
+        start.start,
+        afterAnd ? 'another clause' : 'a clause',
       );
     }
-    const identifier = resolveIdentifier(identToken, grammar, false);
-    const rule: EntityRule =
-      identifier.entity === 'attribute'
-        ? attributeRule(grammar, identifier.key)
-        : ((grammar.entities[identifier.entity] as EntityRule | undefined) ??
-          (() => {
-            throw new FilterSyntaxError(
-              `${identifier.entity}s cannot be searched for ${grammar.what}`,
-              identToken.position,
-            );
-          })());
-    const comparatorToken = peek();
-    const comparator = readComparator(tokens, i);
-    i = comparator.next;
-    if (!rule.comparators.includes(comparator.comparator)) {
+    if (start.kind === 'lparen') {
       throw new FilterSyntaxError(
-        `comparator '${comparator.comparator}' is not allowed for ${identifier.entity} '${identifier.key}'; ` +
-          `expected one of ${rule.comparators.map((c) => `'${c}'`).join(', ')}`,
-        comparatorToken.position,
+        "unexpected '(': parentheses are not supported",
+        start.start,
+        'an identifier (clauses can only be joined by AND)',
+      );
+    }
+    const identifier = resolveIdentifier(start, grammar, 'filter');
+    const comparatorToken = stream.peek();
+    const comparator = readComparator(stream);
+    if (!identifier.rule.comparators.includes(comparator)) {
+      throw new FilterSyntaxError(
+        `Invalid comparator '${comparator}' for ${identifier.entity} '${identifier.key}'`,
+        comparatorToken.start,
+        `one of ${identifier.rule.comparators.join(', ')}`,
       );
     }
     let value: FilterClause['value'] = null;
-    if (comparator.comparator === 'IN' || comparator.comparator === 'NOT IN') {
-      const list = readList(tokens, i);
-      i = list.next;
-      value = list.values;
-    } else if (comparator.comparator !== 'IS NULL' && comparator.comparator !== 'IS NOT NULL') {
-      const valueToken = next();
-      value = readValue(valueToken, rule.value, identifier);
-    }
-    clauses.push({
-      entity: identifier.entity,
-      key: identifier.key,
-      comparator: comparator.comparator,
-      value,
-    });
-    const after = next();
-    if (after.type === 'end') return clauses;
-    if (isKeyword(after, 'AND')) continue;
-    if (isKeyword(after, 'OR')) {
-      throw new FilterSyntaxError("'OR' is not supported; only 'AND' can combine clauses", after.position);
-    }
-    throw new FilterSyntaxError(
-      `expected 'AND' or the end of the filter, got ${describeToken(after)}`,
-      after.position,
+    if (comparator === 'IN' || comparator === 'NOT IN') value = readList(stream);
+    else if (comparator !== 'IS NULL' && comparator !== 'IS NOT NULL') value = readValue(stream, identifier);
+    clauses.push({ entity: identifier.entity, key: identifier.key, comparator, value });
+
+    const joiner = stream.next();
+    if (joiner.kind === 'end') return clauses;
+    const word = keyword(joiner);
+    if (word === 'AND') continue;
+    const problem =
+      word === 'OR' ? "unsupported 'OR'" : `unexpected ${describeToken(joiner)} after a complete clause`;
+    throw new FilterSyntaxError(problem, joiner.start, "'AND' or end of input");
+  }
+}
+
+function failWith(kind: string, input: string, error: unknown): never {
+  if (error instanceof FilterSyntaxError) {
+    const expected = error.expected === undefined ? '' : `, expected ${error.expected}`;
+    throw invalidParameter(
+      `Invalid ${kind} "${input}": ${error.problem} at position ${error.position}${expected}`,
     );
   }
+  throw error;
 }
 
-function attributeRule(grammar: SearchGrammar, key: string): EntityRule {
-  const kind = grammar.attributes[key] as ValueKind;
-  if (kind === 'number') return { comparators: NUMERIC, value: 'number' };
-  return {
-    comparators: grammar.inKeys.includes(key) ? [...STRING, 'IN', 'NOT IN'] : STRING,
-    value: 'string',
-  };
-}
-
-function readComparator(tokens: Token[], at: number): { comparator: Comparator; next: number } {
-  const token = tokens[at] as Token;
-  if (token.type === 'op') return { comparator: token.text as Comparator, next: at + 1 };
-  const word = token.type === 'ident' && token.prefix === undefined ? token.text.toUpperCase() : '';
-  if (word === 'LIKE' || word === 'ILIKE' || word === 'IN') return { comparator: word, next: at + 1 };
-  if (word === 'NOT' && isKeyword(tokens[at + 1], 'IN')) return { comparator: 'NOT IN', next: at + 2 };
-  if (word === 'IS') {
-    if (isKeyword(tokens[at + 1], 'NULL')) return { comparator: 'IS NULL', next: at + 2 };
-    if (isKeyword(tokens[at + 1], 'NOT') && isKeyword(tokens[at + 2], 'NULL'))
-      return { comparator: 'IS NOT NULL', next: at + 3 };
-    const bad = tokens[at + 1] as Token;
-    throw new FilterSyntaxError(
-      `expected 'NULL' or 'NOT NULL' after 'IS', got ${describeToken(bad)}`,
-      bad.position,
-    );
-  }
-  throw new FilterSyntaxError(
-    `expected a comparator (=, !=, >, >=, <, <=, LIKE, ILIKE, IN, NOT IN, IS NULL), got ${describeToken(token)}`,
-    token.position,
-  );
-}
-
-function readValue(token: Token, kind: ValueKind, identifier: Identifier): string | number {
-  if (kind === 'number') {
-    if (token.type === 'number') return token.value as number;
-    if (token.type === 'end') throw new FilterSyntaxError('expected a number', token.position);
-    throw new FilterSyntaxError(
-      `expected numeric value type for ${identifier.entity} '${identifier.key}', found ${describeToken(token)}`,
-      token.position,
-    );
-  }
-  if (token.type === 'string') return String(token.value);
-  if (token.type === 'end') throw new FilterSyntaxError('expected a quoted string value', token.position);
-  throw new FilterSyntaxError(
-    `expected a quoted string value for ${identifier.entity} '${identifier.key}', found ${describeToken(token)}`,
-    token.position,
-  );
-}
-
-function readList(tokens: Token[], at: number): { values: string[]; next: number } {
-  let i = at;
-  const open = tokens[i++] as Token;
-  if (open.type !== 'lparen')
-    throw new FilterSyntaxError(`expected '(' to start a list, got ${describeToken(open)}`, open.position);
-  const values: string[] = [];
-  for (;;) {
-    const item = tokens[i++] as Token;
-    if (item.type === 'rparen' && values.length === 0)
-      throw new FilterSyntaxError('the list is empty', item.position);
-    if (item.type !== 'string')
-      throw new FilterSyntaxError(
-        `expected a quoted string in the list, got ${describeToken(item)}`,
-        item.position,
-      );
-    values.push(String(item.value));
-    const sep = tokens[i++] as Token;
-    if (sep.type === 'rparen') return { values, next: i };
-    if (sep.type !== 'comma')
-      throw new FilterSyntaxError(`expected ',' or ')' in the list, got ${describeToken(sep)}`, sep.position);
+/**
+ * Parses an MLflow search filter (`metrics.acc > 0.9 AND params.model = 'cnn'`) for one kind of search.
+ * An empty or blank filter means no condition.
+ *
+ * @throws SlipwayError INVALID_PARAMETER_VALUE naming the filter, the 0-based position, the offending
+ *   token and what was expected there.
+ */
+export function parseSearchFilter(filter: string | undefined, grammar: SearchGrammar): FilterClause[] {
+  if (filter === undefined || filter.trim() === '') return [];
+  try {
+    return parseClauses(new TokenStream(tokenize(filter)), grammar);
+  } catch (error) {
+    return failWith('filter', filter, error);
   }
 }
 
-/** Parses order_by clauses: `<identifier> [ASC|DESC]`, ascending by default. */
+/**
+ * Parses MLflow order_by clauses (`metrics.acc DESC`, `start_time`), ascending unless DESC is given.
+ *
+ * @throws SlipwayError INVALID_PARAMETER_VALUE naming the clause, the 0-based position and what was expected.
+ */
 export function parseOrderBy(
   clauses: readonly string[] | undefined,
   grammar: SearchGrammar,
 ): OrderByClause[] {
   return (clauses ?? []).map((clause) => {
     try {
-      const tokens = tokenize(clause);
-      const identToken = tokens[0] as Token;
-      if (identToken.type === 'end') throw new FilterSyntaxError('expected an identifier', 0);
-      const identifier = resolveIdentifier(identToken, grammar, true);
-      let ascending = true;
-      let i = 1;
-      if (isKeyword(tokens[i], 'ASC')) i++;
-      else if (isKeyword(tokens[i], 'DESC')) {
-        ascending = false;
-        i++;
+      const stream = new TokenStream(tokenize(clause));
+      const first = stream.next();
+      if (first.kind === 'end') {
+        throw new FilterSyntaxError('empty clause', first.start, orderExpectation(grammar));
       }
-      const rest = tokens[i] as Token;
-      if (rest.type !== 'end')
+      const { entity, key } = resolveIdentifier(first, grammar, 'order');
+      const direction = stream.next();
+      const word = keyword(direction);
+      if (direction.kind !== 'end' && word !== 'ASC' && word !== 'DESC') {
         throw new FilterSyntaxError(
-          `expected 'ASC', 'DESC' or the end, got ${describeToken(rest)}`,
-          rest.position,
-        );
-      return { entity: identifier.entity, key: identifier.key, ascending };
-    } catch (error) {
-      if (error instanceof FilterSyntaxError) {
-        throw invalidParameter(
-          `Invalid order_by clause "${clause}": ${error.problem} at position ${error.position}`,
+          `unexpected ${describeToken(direction)}`,
+          direction.start,
+          "'ASC', 'DESC' or end of input",
         );
       }
-      throw error;
+      const rest = direction.kind === 'end' ? direction : stream.next();
+      if (rest.kind !== 'end') {
+        throw new FilterSyntaxError(`unexpected ${describeToken(rest)}`, rest.start, 'end of input');
+      }
+      return { entity, key, ascending: word !== 'DESC' };
+    } catch (error) {
+      return failWith('order_by clause', clause, error);
     }
   });
 }
