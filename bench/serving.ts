@@ -15,8 +15,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { resolveServerConfig } from '../src/core/config.js';
-import { createServices } from '../src/server.js';
+import { seedModelVersions } from '../test/support/seed.js';
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '32' } },
@@ -126,21 +125,7 @@ await stopProcess(bare);
 
 // (b) slipway serve
 const dataDir = await mkdtemp(join(tmpdir(), 'slipway-bench-serving-'));
-const services = await createServices(resolveServerConfig({ dataDir }), { payloadLog: false });
-const experimentId = await services.tracking.createExperiment({ name: 'bench' });
-const run = await services.tracking.createRun({ experimentId });
-const artifacts = await services.tracking.artifactRootOf(run.info.run_id);
-await services.blobs.put(
-  `${artifacts}/model/model.onnx`,
-  await readFile(join(root, 'test/fixtures/models/gbt100.onnx')),
-);
-await services.registry.createRegisteredModel({ name: 'gbt' });
-await services.registry.createModelVersion({
-  name: 'gbt',
-  source: `runs:/${run.info.run_id}/model`,
-  runId: run.info.run_id,
-});
-await services.close();
+await seedModelVersions(dataDir, 'gbt', ['gbt100.onnx']);
 const slipwayPort = port();
 const slipway = spawn(
   process.execPath,

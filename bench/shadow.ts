@@ -8,35 +8,18 @@
  * times slower to run) in shadow. Reported: client p50/p99 both ways and their ratio, and the shadow report.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { resolveServerConfig } from '../src/core/config.js';
-import { createServices } from '../src/server.js';
+import { seedModelVersions } from '../test/support/seed.js';
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '16' } },
 });
 const root = join(import.meta.dirname, '..');
 const dataDir = await mkdtemp(join(tmpdir(), 'slipway-bench-shadow-'));
-const services = await createServices(resolveServerConfig({ dataDir }), { payloadLog: false });
-const experimentId = await services.tracking.createExperiment({ name: 'shadow-bench' });
-await services.registry.createRegisteredModel({ name: 'delay' });
-for (const file of ['wide-linear.onnx', 'wide-slow.onnx']) {
-  const run = await services.tracking.createRun({ experimentId });
-  const artifacts = await services.tracking.artifactRootOf(run.info.run_id);
-  await services.blobs.put(
-    `${artifacts}/model/model.onnx`,
-    await readFile(join(root, 'test/fixtures/models', file)),
-  );
-  await services.registry.createModelVersion({
-    name: 'delay',
-    source: `runs:/${run.info.run_id}/model`,
-    runId: run.info.run_id,
-  });
-}
-await services.close();
+await seedModelVersions(dataDir, 'delay', ['wide-linear.onnx', 'wide-slow.onnx']);
 
 const port = 20000 + Math.floor(Math.random() * 20000);
 const base = `http://127.0.0.1:${port}`;

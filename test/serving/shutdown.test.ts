@@ -1,12 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveServerConfig } from '../../src/core/config.js';
-import { createServices } from '../../src/server.js';
+import { seedModelVersions } from '../support/seed.js';
 
 const root = join(import.meta.dirname, '../..');
 
@@ -46,21 +45,7 @@ describe('slipway serve: graceful shutdown', () => {
     if (!existsSync(join(root, 'dist/cli/main.js')))
       throw new Error('run `npm run build` first (npm test does)');
     dataDir = await mkdtemp(join(tmpdir(), 'slipway-shutdown-'));
-    const services = await createServices(resolveServerConfig({ dataDir }), { payloadLog: false });
-    const experimentId = await services.tracking.createExperiment({ name: 'shutdown' });
-    const run = await services.tracking.createRun({ experimentId });
-    const artifacts = await services.tracking.artifactRootOf(run.info.run_id);
-    await services.blobs.put(
-      `${artifacts}/model/model.onnx`,
-      await readFile(join(root, 'test/fixtures/models/gbt100.onnx')),
-    );
-    await services.registry.createRegisteredModel({ name: 'gbt' });
-    await services.registry.createModelVersion({
-      name: 'gbt',
-      source: `runs:/${run.info.run_id}/model`,
-      runId: run.info.run_id,
-    });
-    await services.close();
+    await seedModelVersions(dataDir, 'gbt', ['gbt100.onnx']);
     child = spawn(
       process.execPath,
       [
