@@ -29,7 +29,7 @@ const printEndpoint = (endpoint: EndpointView, options: Options) => {
   const r = endpoint.rollout;
   if (r !== undefined) {
     process.stdout.write(
-      `rollout ${r.id}: ${r.state}, v${r.baseline_version} -> v${r.candidate_version}, step ${r.current_step + 1}/${r.steps.length} (${r.current_weight}%)\n`,
+      `rollout ${r.id}: ${r.awaiting_approval ? 'awaiting approval' : r.state}, v${r.baseline_version} -> v${r.candidate_version}, step ${r.current_step + 1}/${r.steps.length} (${r.current_weight}%)\n`,
     );
     for (const check of r.last_analysis?.results ?? [])
       process.stdout.write(`  ${check.metric}: ${check.verdict} (${check.reason})\n`);
@@ -47,6 +47,7 @@ export function registerEndpointCommands(program: Command): void {
     .option('--steps <weights>', 'canary steps, e.g. 10,50,100')
     .option('--interval <duration>', 'canary step duration, e.g. 30s')
     .option('--weight <percent>', "A/B: the new version's share")
+    .option('--approval', 'canary: wait for `slipway rollout resume` after each step passes analysis')
     .option('--reason <text>', 'why, for the history')
     .option('--webhook <url>', 'notified on promotion and rollback')
     .action(
@@ -57,6 +58,7 @@ export function registerEndpointCommands(program: Command): void {
           ...(options.steps !== undefined && { steps: options.steps.split(',').map(Number) }),
           ...(options.interval !== undefined && { intervalMs: parseDurationMs(options.interval) }),
           ...(options.weight !== undefined && { weight: Number(options.weight) }),
+          ...(options.approval !== undefined && { approval: true }),
           ...(options.reason !== undefined && { reason: options.reason }),
           ...(options.webhook !== undefined && { webhookUrl: options.webhook }),
         });

@@ -20,6 +20,7 @@ const deploySchema = z.object({
   interval_ms: z.number().int().positive().optional(),
   checks: z.array(checkSchema).optional(),
   weight: z.number().min(0).max(100).optional(),
+  approval: z.boolean().optional(),
   webhook_url: z.url().optional(),
   reason: z.string().max(1000).optional(),
 });
@@ -86,6 +87,7 @@ export function deploymentRoutes(deployments: DeploymentService) {
           ...(body.interval_ms !== undefined && { intervalMs: body.interval_ms }),
           ...(body.checks !== undefined && { checks: body.checks }),
           ...(body.weight !== undefined && { weight: body.weight }),
+          ...(body.approval !== undefined && { approval: body.approval }),
           ...(body.webhook_url !== undefined && { webhookUrl: body.webhook_url }),
           ...(body.reason !== undefined && { reason: body.reason }),
         });

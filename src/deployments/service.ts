@@ -33,6 +33,8 @@ export interface DeployInput {
   /** Canary: time each step runs before its analysis decides. */
   intervalMs?: number;
   checks?: CheckSpec[];
+  /** Canary: wait for a person's approval after each step passes analysis. */
+  approval?: boolean;
   /** A/B: the candidate's share (the stable version gets the rest). */
   weight?: number;
   webhookUrl?: string;
@@ -61,6 +63,8 @@ export interface RolloutView {
   current_weight: number;
   interval_ms: number;
   step_started_at: number;
+  approval: boolean;
+  awaiting_approval: boolean;
   last_analysis?: { verdict: string; results: CheckResult[]; at: number };
 }
 
@@ -168,6 +172,8 @@ export function createDeploymentService(deps: DeploymentDeps) {
       current_weight: steps[r.current_step] ?? 100,
       interval_ms: r.interval_ms,
       step_started_at: r.step_started_at,
+      approval: r.approval === 1,
+      awaiting_approval: r.awaiting_approval === 1,
       ...(r.last_analysis_json !== null && { last_analysis: JSON.parse(r.last_analysis_json) }),
     };
   };
@@ -304,30 +310,50 @@ export function createDeploymentService(deps: DeploymentDeps) {
       });
       return;
     }
+    if (rollout.approval === 1) {
+      // A person decides: the step passed, the rollout waits for `rollout resume` (or promote / abort).
+      await store.updateRollout(store.db, rollout.id, {
+        state: 'paused',
+        awaiting_approval: 1,
+        updated_at: now,
+        last_analysis_json: JSON.stringify({ ...analysis, at: now }),
+      });
+      await store.addEvent(store.db, {
+        endpoint: rollout.endpoint,
+        at: now,
+        actor: 'controller',
+        kind: 'awaiting-approval',
+        reason: `step ${rollout.current_step + 1}/${steps.length} passed analysis; waiting for approval`,
+      });
+      return;
+    }
+    await advance(rollout, 'controller', analysis);
+  };
+
+  /** Moves a rollout to its next step, or promotes it when the next step would be 100 %. */
+  const advance = async (rollout: RolloutTable, actor: string, analysis?: object) => {
+    const steps = JSON.parse(rollout.steps_json) as number[];
+    const now = deps.clock.nowMs();
     const next = rollout.current_step + 1;
     // At 100 % the baseline takes no traffic left to compare with: passing the last partial step promotes.
     if (next >= steps.length || (steps[next] as number) >= 100) {
-      await finishRollout(
-        rollout,
-        'promoted',
-        'controller',
-        `all ${steps.length} steps passed analysis`,
-        analysis,
-      );
+      await finishRollout(rollout, 'promoted', actor, `all ${steps.length} steps passed analysis`, analysis);
       return;
     }
     const weight = steps[next] as number;
     await store.updateRollout(store.db, rollout.id, {
+      state: 'running',
+      awaiting_approval: 0,
       current_step: next,
       step_started_at: now,
       updated_at: now,
-      last_analysis_json: JSON.stringify({ ...analysis, at: now }),
+      ...(analysis !== undefined && { last_analysis_json: JSON.stringify({ ...analysis, at: now }) }),
     });
     const row = await requireEndpoint(rollout.endpoint);
     await changePolicy(row, {
       policy: canaryPolicy(rollout.baseline_version, rollout.candidate_version, weight),
       kind: 'step',
-      actor: 'controller',
+      actor,
       reason: `step ${next + 1}/${steps.length}: ${weight}% to version ${rollout.candidate_version}`,
     });
   };
@@ -465,6 +491,8 @@ export function createDeploymentService(deps: DeploymentDeps) {
             steps_json: JSON.stringify(steps),
             interval_ms: intervalMs,
             checks_json: JSON.stringify(input.checks ?? defaultChecks),
+            approval: input.approval === true ? 1 : 0,
+            awaiting_approval: 0,
             current_step: 0,
             state: 'running',
             step_started_at: now,
@@ -576,6 +604,10 @@ export function createDeploymentService(deps: DeploymentDeps) {
       if (rollout === undefined) throw invalidState(`Endpoint '${name}' has no rollout in progress`);
       if ((rollout.state === 'paused') === paused)
         throw invalidState(`The rollout is already ${rollout.state}`);
+      if (!paused && rollout.awaiting_approval === 1) {
+        await advance(rollout, actor);
+        return self.get(name);
+      }
       const now = deps.clock.nowMs();
       // Resuming restarts the step's clock, so the analysis window only covers traffic while running.
       await store.updateRollout(store.db, rollout.id, {

@@ -342,6 +342,7 @@ export function createClient(options: ClientOptions) {
         steps?: number[];
         intervalMs?: number;
         weight?: number;
+        approval?: boolean;
         reason?: string;
         webhookUrl?: string;
       },
@@ -352,6 +353,7 @@ export function createClient(options: ClientOptions) {
         ...(input.steps !== undefined && { steps: input.steps }),
         ...(input.intervalMs !== undefined && { interval_ms: input.intervalMs }),
         ...(input.weight !== undefined && { weight: input.weight }),
+        ...(input.approval !== undefined && { approval: input.approval }),
         ...(input.reason !== undefined && { reason: input.reason }),
         ...(input.webhookUrl !== undefined && { webhook_url: input.webhookUrl }),
       }),

@@ -60,6 +60,9 @@ export interface RolloutTable {
   steps_json: string;
   interval_ms: number;
   checks_json: string;
+  /** 1: every passed step waits for a person's `rollout resume` before the next one. */
+  approval: number;
+  awaiting_approval: number;
   current_step: number;
   state: 'running' | 'paused' | 'promoted' | 'rolled_back' | 'aborted';
   step_started_at: number;

@@ -24,6 +24,8 @@ describe('rollout lease', () => {
         steps_json: '[10,100]',
         interval_ms: 1000,
         checks_json: '[]',
+        approval: 0,
+        awaiting_approval: 0,
         current_step: 0,
         state: 'running',
         step_started_at: 0,

@@ -398,9 +398,42 @@ describe('endpoints and rollouts', () => {
     console.log(`rollback took ${tookMs} ms`);
   });
 
-  it('resumes a rollout at the same step after the server is killed and restarted', async () => {
+  it('waits for approval after a passed step when asked to, and goes on when resumed', async () => {
+    const load = steadyLoad(server.url, 'flights-delay');
     await api(server.url, 'POST', '/api/v1/endpoints/flights-delay/deploy', {
       model: 'flights/1',
+      policy: 'canary',
+      steps: [50, 100],
+      interval_ms: 500,
+      checks,
+      approval: true,
+    });
+    const waiting = await waitFor(
+      () => api(server.url, 'GET', '/api/v1/endpoints/flights-delay'),
+      (r) => r.json.rollout?.awaiting_approval === true,
+      20_000,
+    );
+    expect(waiting.json.rollout).toMatchObject({ state: 'paused', current_step: 0 });
+    // Paused means the controller leaves it alone, however long it waits.
+    await new Promise((r) => setTimeout(r, 800));
+    expect((await api(server.url, 'GET', '/api/v1/endpoints/flights-delay')).json.rollout).toMatchObject({
+      state: 'paused',
+    });
+    const resumed = await api(server.url, 'POST', '/api/v1/endpoints/flights-delay/rollout/resume', {});
+    const traffic = await load.stop();
+    expect(resumed.json).toMatchObject({ stable_version: '1', rollout: { state: 'promoted' } });
+    expect(traffic.failedGood).toEqual([]);
+    const kinds = (
+      (await api(server.url, 'GET', '/api/v1/endpoints/flights-delay/history')).json.events as {
+        kind: string;
+      }[]
+    ).map((e) => e.kind);
+    expect(kinds.slice(-3)).toEqual(['canary', 'awaiting-approval', 'promote']);
+  });
+
+  it('resumes a rollout at the same step after the server is killed and restarted', async () => {
+    await api(server.url, 'POST', '/api/v1/endpoints/flights-delay/deploy', {
+      model: 'flights/2',
       policy: 'canary',
       steps: [10, 50, 100],
       interval_ms: 1500,

@@ -47,6 +47,8 @@ export function deploymentsMigration(dialect: DialectName): Migration {
         .addColumn('steps_json', 'text', (c) => c.notNull())
         .addColumn('interval_ms', 'integer', (c) => c.notNull())
         .addColumn('checks_json', 'text', (c) => c.notNull())
+        .addColumn('approval', 'integer', (c) => c.notNull())
+        .addColumn('awaiting_approval', 'integer', (c) => c.notNull())
         .addColumn('current_step', 'integer', (c) => c.notNull())
         .addColumn('state', 'text', (c) => c.notNull())
         .addColumn('step_started_at', 'bigint', (c) => c.notNull())
