@@ -82,6 +82,8 @@ interface LiveEndpoint {
   model: string;
   policy: TrafficPolicy;
   served: Map<string, ServedModel>;
+  /** The previous stable version stays loaded and warm, so a rollback switches at once. */
+  standby?: string;
 }
 
 interface ShadowStats {
@@ -100,6 +102,7 @@ interface ShadowStats {
 
 const MAX_SAMPLES = 100_000;
 const MAX_SHADOW_IN_FLIGHT = 1;
+const RELEASE_GRACE_MS = 5000;
 const SHADOW_DUTY = 0.1;
 
 export interface DeploymentDeps {
@@ -125,6 +128,7 @@ export function createDeploymentService(deps: DeploymentDeps) {
   const live = new Map<string, LiveEndpoint>();
   const samples = new Map<string, Sample[]>();
   const shadows = new Map<string, ShadowStats>();
+  const loadedForEndpoints = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let ticking = false;
 
@@ -188,13 +192,52 @@ export function createDeploymentService(deps: DeploymentDeps) {
     JSON.stringify(a?.inputs ?? null) === JSON.stringify(b?.inputs ?? null);
 
   /** Loads (warms) every version a policy routes to, then makes the policy the process's live routing. */
-  const applyPolicy = async (name: string, model: string, policy: TrafficPolicy, revision: number) => {
+  const applyPolicy = async (row: EndpointTable) => {
+    const policy = parsePolicy(row);
     const served = new Map<string, ServedModel>();
-    for (const version of versionsOf(policy))
-      served.set(version, await deps.serving.ensureLoaded(model, version));
-    const current = live.get(name);
-    if (current === undefined || current.revision < revision)
-      live.set(name, { revision, model, policy, served });
+    for (const version of versionsOf(policy)) served.set(version, await loadForEndpoint(row.model, version));
+    const standby = row.previous_stable_version ?? undefined;
+    if (standby !== undefined) await loadForEndpoint(row.model, standby);
+    const current = live.get(row.name);
+    if (current === undefined || current.revision < row.revision) {
+      live.set(row.name, {
+        revision: row.revision,
+        model: row.model,
+        policy,
+        served,
+        ...(standby !== undefined && { standby }),
+      });
+      scheduleRelease();
+    }
+  };
+
+  /** Loads (warms) a version for an endpoint; only what endpoints loaded is theirs to unload later. */
+  const loadForEndpoint = async (model: string, version: string): Promise<ServedModel> => {
+    const loadedBefore = deps.serving.list().some((m) => m.name === model && m.version === version);
+    const served = await deps.serving.ensureLoaded(model, version);
+    if (!loadedBefore) loadedForEndpoints.add(`${model}/${version}`);
+    return served;
+  };
+
+  /**
+   * Versions this service loaded that no endpoint routes to any more are unloaded after a grace period (requests
+   * routed just before the switch finish on them first), so deploy after deploy does not fill memory.
+   */
+  const scheduleRelease = () => {
+    const timer = setTimeout(() => {
+      const inUse = new Set<string>();
+      for (const endpoint of live.values()) {
+        for (const version of endpoint.served.keys()) inUse.add(`${endpoint.model}/${version}`);
+        if (endpoint.standby !== undefined) inUse.add(`${endpoint.model}/${endpoint.standby}`);
+      }
+      for (const key of [...loadedForEndpoints]) {
+        if (inUse.has(key)) continue;
+        loadedForEndpoints.delete(key);
+        const slash = key.lastIndexOf('/');
+        void deps.serving.unload(key.slice(0, slash), key.slice(slash + 1)).catch(() => undefined);
+      }
+    }, RELEASE_GRACE_MS);
+    timer.unref();
   };
 
   const notify = (row: EndpointTable, event: object) => {
@@ -235,7 +278,7 @@ export function createDeploymentService(deps: DeploymentDeps) {
       });
     });
     const updated = await requireEndpoint(row.name);
-    await applyPolicy(updated.name, updated.model, change.policy, updated.revision);
+    await applyPolicy(updated);
     return updated;
   };
 
@@ -373,7 +416,7 @@ export function createDeploymentService(deps: DeploymentDeps) {
             `Endpoint '${input.endpoint}' does not exist yet: deploy a first version with --policy direct`,
           );
         }
-        await deps.serving.ensureLoaded(target.name, target.version);
+        await loadForEndpoint(target.name, target.version);
         const now = deps.clock.nowMs();
         const first: TrafficPolicy = { kind: 'direct', version: target.version };
         await store.transaction(async (trx) => {
@@ -398,7 +441,7 @@ export function createDeploymentService(deps: DeploymentDeps) {
             reason: input.reason ?? 'first deployment',
           });
         });
-        await applyPolicy(input.endpoint, target.name, first, 1);
+        await applyPolicy(await requireEndpoint(input.endpoint));
         return self.get(input.endpoint);
       }
       if (existing.model !== target.name) {
@@ -425,7 +468,7 @@ export function createDeploymentService(deps: DeploymentDeps) {
         throw invalidParameter(`Version ${target.version} is already the endpoint's stable version`);
       }
       // Every policy warms the new version before any traffic reaches it.
-      await deps.serving.ensureLoaded(target.name, target.version);
+      await loadForEndpoint(target.name, target.version);
       const stable = existing.stable_version;
       if (input.webhookUrl !== undefined && input.webhookUrl !== existing.webhook_url) {
         await store.transaction((trx) =>
@@ -559,7 +602,7 @@ export function createDeploymentService(deps: DeploymentDeps) {
       }
       if (row.previous_stable_version === null)
         throw invalidState(`Endpoint '${name}' has no previous version to roll back to`);
-      await deps.serving.ensureLoaded(row.model, row.previous_stable_version);
+      await loadForEndpoint(row.model, row.previous_stable_version);
       await changePolicy(row, {
         policy: { kind: 'direct', version: row.previous_stable_version },
         stable: row.previous_stable_version,
@@ -717,7 +760,7 @@ export function createDeploymentService(deps: DeploymentDeps) {
         for (const row of await store.listEndpoints()) {
           const current = live.get(row.name);
           if (current === undefined || current.revision < row.revision) {
-            await applyPolicy(row.name, row.model, parsePolicy(row), row.revision).catch((error: unknown) =>
+            await applyPolicy(row).catch((error: unknown) =>
               deps.log?.('cannot apply endpoint policy', { endpoint: row.name, error: String(error) }),
             );
           }

@@ -171,7 +171,12 @@ export function createRegistryService({ metadata, blobs, clock, tracking }: Regi
     const runs = /^runs:\/([^/]+)\/?(.*)$/.exec(source);
     if (runs !== null) {
       const sourceRun = runs[1] ?? runId ?? '';
-      const root = await tracking.artifactRootOf(sourceRun);
+      // A run whose artifacts live elsewhere (its own s3:// location, say) registers without inspection.
+      const root = await tracking.artifactRootOf(sourceRun).catch((error: unknown) => {
+        if ((error as { code?: string }).code === 'INVALID_PARAMETER_VALUE') return undefined;
+        throw error;
+      });
+      if (root === undefined) return {};
       return { blobPath: joinArtifactPath(root, normalizeArtifactPath(runs[2] ?? '', 'source')) };
     }
     return {};

@@ -466,3 +466,34 @@ describe('endpoints and rollouts', () => {
     expect(traffic.failedGood).toEqual([]);
   });
 });
+
+describe('endpoint versions in memory', () => {
+  it('unloads versions no endpoint routes to any more, after a grace period', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'slipway-release-'));
+    const server = await startServer(dataDir);
+    try {
+      await registerFixture(server, 'm', 'wide-linear.onnx');
+      await registerFixture(server, 'm', 'wide-linear.onnx');
+      await registerFixture(server, 'm', 'wide-linear.onnx');
+      await api(server.url, 'POST', '/api/v1/endpoints/e/deploy', { model: 'm/1' });
+      await api(server.url, 'POST', '/api/v1/endpoints/e/deploy', { model: 'm/2', policy: 'blue-green' });
+      await api(server.url, 'POST', '/api/v1/endpoints/e/deploy', { model: 'm/3', policy: 'blue-green' });
+      const loaded = () =>
+        server.slipway.services.serving
+          .list()
+          .map((m) => m.version)
+          .sort();
+      expect(loaded()).toEqual(['1', '2', '3']);
+      // Version 2 stays warm as the rollback target; version 1 is released.
+      await waitFor(
+        async () => loaded(),
+        (versions) => versions.length === 2,
+        15_000,
+      );
+      expect(loaded()).toEqual(['2', '3']);
+    } finally {
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
