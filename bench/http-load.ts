@@ -1,3 +1,5 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 export interface LoadResult {
@@ -45,3 +47,88 @@ export async function runLoad(
 }
 
 export const fmt = (n: number, digits = 1): string => n.toFixed(digits);
+
+export interface AutocannonResult {
+  ok: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+const root = join(import.meta.dirname, '..');
+
+/** One autocannon run (its own process, so the load generator never shares our event loop), POSTing JSON. */
+export function autocannon(
+  url: string,
+  body: string,
+  options: { connections: number; durationS: number; rate?: number },
+): AutocannonResult {
+  const args = ['-c', String(options.connections), '-d', String(options.durationS), '-m', 'POST'];
+  args.push('-H', 'content-type=application/json', '-b', body, '--json');
+  if (options.rate !== undefined) args.push('-R', String(Math.round(options.rate)));
+  const run = spawnSync(join(root, 'node_modules/.bin/autocannon'), [...args, url], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const out = JSON.parse(run.stdout) as {
+    requests: { average: number };
+    latency: { p50: number; p99: number };
+    errors: number;
+    non2xx: number;
+    '2xx': number;
+  };
+  return {
+    ok: out['2xx'],
+    rps: out.requests.average,
+    p50: out.latency.p50,
+    p99: out.latency.p99,
+    errors: out.errors,
+    non2xx: out.non2xx,
+  };
+}
+
+/** A random high loopback port for a child server. */
+export const randomPort = (): number => 20000 + Math.floor(Math.random() * 20000);
+
+/** Starts `slipway <args>` as a child process and waits until `readyPath` answers 200. */
+export async function startSlipwayProcess(
+  args: string[],
+  port: number,
+  readyPath: string,
+): Promise<{ base: string; stop(): Promise<void> }> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [join(root, 'bin/slipway.js'), ...args, '--port', String(port)],
+    {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
+  const base = `http://127.0.0.1:${port}`;
+  await waitReady(`${base}${readyPath}`, child);
+  return {
+    base,
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Polls `url` until it answers 200 (60 s at most), failing early if the process exits. */
+export async function waitReady(url: string, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`the server for ${url} exited with ${child.exitCode}`);
+    if (
+      (await fetch(url).then(
+        (r) => r.status,
+        () => 0,
+      )) === 200
+    )
+      return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not become ready`);
+}

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { seedModelVersions } from '../test/support/seed.js';
+import { autocannon, randomPort, startSlipwayProcess, waitReady } from './http-load.js';
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '32' } },
@@ -32,79 +33,26 @@ const batch64 = JSON.stringify({
   inputs: [{ name: 'x', shape: [64, 8], datatype: 'FP32', data: reference.inputs.slice(0, 64).flat() }],
 });
 
-interface Result {
-  ok: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  non2xx: number;
-}
-
-function autocannon(
+const run = (
   url: string,
   body: string,
   options: { rate?: number; duration?: number; connections?: number } = {},
-): Result {
-  const args = [
-    '-c',
-    String(options.connections ?? connections),
-    '-d',
-    String(options.duration ?? seconds),
-    '-m',
-    'POST',
-    '-H',
-    'content-type=application/json',
-    '-b',
-    body,
-    '--json',
-  ];
-  if (options.rate !== undefined) args.push('-R', String(Math.round(options.rate)));
-  const run = spawnSync(join(root, 'node_modules/.bin/autocannon'), [...args, url], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
+) =>
+  autocannon(url, body, {
+    connections: options.connections ?? connections,
+    durationS: options.duration ?? seconds,
+    ...(options.rate !== undefined && { rate: options.rate }),
   });
-  const out = JSON.parse(run.stdout) as {
-    requests: { average: number };
-    latency: { p50: number; p99: number };
-    errors: number;
-    non2xx: number;
-    '2xx': number;
-  };
-  return {
-    ok: out['2xx'],
-    rps: out.requests.average,
-    p50: out.latency.p50,
-    p99: out.latency.p99,
-    errors: out.errors,
-    non2xx: out.non2xx,
-  };
-}
-
-async function waitReady(url: string, process: ChildProcess): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (process.exitCode !== null) throw new Error(`server for ${url} exited with ${process.exitCode}`);
-    if (
-      (await fetch(url).then(
-        (r) => r.status,
-        () => 0,
-      )) === 200
-    )
-      return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not become ready`);
-}
+type Result = ReturnType<typeof run>;
 
 const stopProcess = async (child: ChildProcess) => {
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;
 };
-const port = () => 20000 + Math.floor(Math.random() * 20000);
 
 // (a) bare node:http
-const barePort = port();
+const barePort = randomPort();
 const fixed = JSON.stringify({
   model_name: 'gbt',
   model_version: '1',
@@ -119,45 +67,32 @@ const bare = spawn(
   { stdio: 'inherit' },
 );
 await waitReady(`http://127.0.0.1:${barePort}/`, bare);
-autocannon(`http://127.0.0.1:${barePort}/v2/models/gbt/infer`, single, { duration: 2 });
-const a = autocannon(`http://127.0.0.1:${barePort}/v2/models/gbt/infer`, single);
+run(`http://127.0.0.1:${barePort}/v2/models/gbt/infer`, single, { duration: 2 });
+const a = run(`http://127.0.0.1:${barePort}/v2/models/gbt/infer`, single);
 await stopProcess(bare);
 
 // (b) slipway serve
 const dataDir = await mkdtemp(join(tmpdir(), 'slipway-bench-serving-'));
 await seedModelVersions(dataDir, 'gbt', ['gbt100.onnx']);
-const slipwayPort = port();
-const slipway = spawn(
-  process.execPath,
-  [
-    join(root, 'bin/slipway.js'),
-    'serve',
-    'gbt',
-    '--port',
-    String(slipwayPort),
-    '--data-dir',
-    dataDir,
-    '--log-level',
-    'warn',
-  ],
-  {
-    stdio: 'inherit',
-  },
+const slipwayServer = await startSlipwayProcess(
+  ['serve', 'gbt', '--data-dir', dataDir, '--log-level', 'warn'],
+  randomPort(),
+  '/ping',
 );
-await waitReady(`http://127.0.0.1:${slipwayPort}/ping`, slipway);
-const slipwayUrl = `http://127.0.0.1:${slipwayPort}/v2/models/gbt/infer`;
-autocannon(slipwayUrl, single, { duration: 2 });
-const b = autocannon(slipwayUrl, single);
-const b64 = autocannon(slipwayUrl, batch64);
-const half = autocannon(slipwayUrl, single, { rate: b.rps / 2 });
+const slipwayBase = slipwayServer.base;
+const slipwayUrl = `${slipwayBase}/v2/models/gbt/infer`;
+run(slipwayUrl, single, { duration: 2 });
+const b = run(slipwayUrl, single);
+const b64 = run(slipwayUrl, batch64);
+const half = run(slipwayUrl, single, { rate: b.rps / 2 });
 // Overload: twice the sustainable rate offered by many connections. The server-side latency histogram of
 // accepted requests (before and after) gives their p99; refused requests answer 429 at once.
-const before = await fetch(`http://127.0.0.1:${slipwayPort}/metrics`).then((r) => r.text());
-const overload = autocannon(slipwayUrl, single, { rate: b.rps * 2, connections: 256 });
-const metrics = await (await fetch(`http://127.0.0.1:${slipwayPort}/metrics`)).text();
+const before = await fetch(`${slipwayBase}/metrics`).then((r) => r.text());
+const overload = run(slipwayUrl, single, { rate: b.rps * 2, connections: 256 });
+const metrics = await (await fetch(`${slipwayBase}/metrics`)).text();
 const acceptedP99Ms =
   histogramQuantile(before, metrics, 'slipway_inference_request_duration_seconds', 0.99) * 1000;
-await stopProcess(slipway);
+await slipwayServer.stop();
 await rm(dataDir, { recursive: true, force: true });
 
 // (c) FastAPI + scikit-learn
@@ -166,11 +101,11 @@ const python = '/usr/bin/python3';
 const hasPython =
   spawnSync(python, ['-c', 'import sklearn, fastapi, uvicorn'], { encoding: 'utf8' }).status === 0;
 if (hasPython) {
-  const fastPort = port();
+  const fastPort = randomPort();
   const fast = spawn(python, [join(root, 'bench/fastapi_server.py'), String(fastPort)], { stdio: 'inherit' });
   await waitReady(`http://127.0.0.1:${fastPort}/v2/health/ready`, fast);
-  autocannon(`http://127.0.0.1:${fastPort}/v2/models/gbt100/infer`, single, { duration: 2 });
-  c = autocannon(`http://127.0.0.1:${fastPort}/v2/models/gbt100/infer`, single);
+  run(`http://127.0.0.1:${fastPort}/v2/models/gbt100/infer`, single, { duration: 2 });
+  c = run(`http://127.0.0.1:${fastPort}/v2/models/gbt100/infer`, single);
   await stopProcess(fast);
 } else {
   console.log(

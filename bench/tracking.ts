@@ -10,7 +10,6 @@
  *   baseline of GET /health on the same server.
  * Figures are reported as ratios to the baselines measured in the same run, since the machine is shared.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -18,7 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveServerConfig } from '../src/core/config.js';
 import { createServices } from '../src/server.js';
-import { fmt, runLoad } from './http-load.js';
+import { fmt, randomPort, runLoad, startSlipwayProcess } from './http-load.js';
 
 const { values } = parseArgs({
   options: { db: { type: 'string' }, runs: { type: 'string', default: '10000' } },
@@ -47,33 +46,21 @@ for (let i = 0; i < runCount; i++) {
   });
 }
 const ingestRun = await services.tracking.createRun({ experimentId, runName: 'ingest' });
-await services.metadata.close();
+await services.close();
 
-const port = 5600 + Math.floor(Math.random() * 300);
-const server = spawn(
-  process.execPath,
+const server = await startSlipwayProcess(
   [
-    'bin/slipway.js',
     'server',
-    '--port',
-    String(port),
     '--data-dir',
     dataDir,
     '--log-level',
     'warn',
     ...(values.db !== undefined ? ['--db', values.db] : []),
   ],
-  { stdio: ['ignore', 'inherit', 'inherit'] },
+  randomPort(),
+  '/health',
 );
-const base = `http://127.0.0.1:${port}`;
-for (let i = 0; ; i++) {
-  const ok = await fetch(`${base}/health`)
-    .then((r) => r.ok)
-    .catch(() => false);
-  if (ok) break;
-  if (i > 200) throw new Error('server did not start');
-  await new Promise((r) => setTimeout(r, 100));
-}
+const base = server.base;
 
 const bare = createServer((req, res) => {
   req.resume();
@@ -120,9 +107,8 @@ const search = await runLoad(400, 4, (i) =>
   }),
 );
 
-server.kill('SIGTERM');
 bare.close();
-await new Promise((r) => server.once('exit', r));
+await server.stop();
 await rm(dataDir, { recursive: true, force: true });
 
 const failures = baseline.failures + single.failures + batch.failures + search.failures + health.failures;

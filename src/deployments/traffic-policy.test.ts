@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../test/support/random.js';
 import { hashToPercent, routeRequest, type TrafficPolicy, validateVariants } from './traffic-policy.js';
-
-/** A small seeded PRNG (mulberry32) so the split test is repeatable. */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('traffic policies', () => {
   it('splits 10,000 requests within ±2 points of the weights', () => {
@@ -24,7 +14,7 @@ describe('traffic policies', () => {
         sticky: false,
         variants: weights.map((weight, i) => ({ version: String(i + 1), weight })),
       };
-      const random = seeded(weights.length * 7);
+      const random = seededRandom(weights.length * 7);
       const counts = new Map<string, number>();
       for (let i = 0; i < 10_000; i++) {
         const { version } = routeRequest(policy, { random });

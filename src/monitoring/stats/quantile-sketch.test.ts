@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../../test/support/random.js';
 import {
   addToSketch,
   createSketch,
@@ -8,19 +9,8 @@ import {
   sketchQuantile,
 } from './quantile-sketch.js';
 
-/** Deterministic pseudo-random numbers (mulberry32), so failures reproduce. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function sample(n: number, seed: number): number[] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   // Skewed and two-signed: a log-normal-ish body with a negative tail.
   return Array.from({ length: n }, () => Math.exp(4 * next() - 1) * (next() < 0.2 ? -1 : 1));
 }
