@@ -105,6 +105,28 @@ const api = async (url: string, method: string, path: string, body?: unknown) =>
   };
 };
 
+/** Under steady load, deploys `model` as a canary and waits until the rollout leaves `running`. */
+async function canaryUnderLoad(url: string, model: string, extra: object = {}) {
+  const load = steadyLoad(url, 'flights-delay');
+  await new Promise((r) => setTimeout(r, 300));
+  const started = Date.now();
+  await api(url, 'POST', '/api/v1/endpoints/flights-delay/deploy', {
+    model,
+    policy: 'canary',
+    steps: [20, 50, 100],
+    interval_ms: INTERVAL_MS,
+    checks,
+    ...extra,
+  });
+  const done = await waitFor(
+    () => api(url, 'GET', '/api/v1/endpoints/flights-delay'),
+    (r) => r.json.rollout?.state !== 'running',
+    20_000,
+  );
+  const elapsedMs = Date.now() - started;
+  return { done, elapsedMs, traffic: await load.stop() };
+}
+
 describe('endpoints and rollouts', () => {
   let dataDir: string;
   let server: TestServer;
@@ -128,27 +150,8 @@ describe('endpoints and rollouts', () => {
   });
 
   it('walks a good canary through its steps and promotes it, failing no request', async () => {
-    const load = steadyLoad(server.url, 'flights-delay');
-    await new Promise((r) => setTimeout(r, 300));
-    const deployed = await api(server.url, 'POST', '/api/v1/endpoints/flights-delay/deploy', {
-      model: 'flights/2',
-      policy: 'canary',
-      steps: [20, 50, 100],
-      interval_ms: INTERVAL_MS,
-      checks,
-    });
-    expect(deployed.status).toBe(200);
-    expect(deployed.json.rollout).toMatchObject({
-      state: 'running',
-      current_weight: 20,
-      candidate_version: '2',
-    });
-    const done = await waitFor(
-      () => api(server.url, 'GET', '/api/v1/endpoints/flights-delay'),
-      (r) => r.json.rollout?.state !== 'running',
-      20_000,
-    );
-    const traffic = await load.stop();
+    const { done, traffic } = await canaryUnderLoad(server.url, 'flights/2');
+    expect(done.json.rollout).toMatchObject({ candidate_version: '2', steps: [20, 50, 100] });
     expect(done.json.rollout?.state, JSON.stringify(done.json.rollout)).toBe('promoted');
     expect(done.json).toMatchObject({ stable_version: '2', policy: { kind: 'direct', version: '2' } });
     expect(traffic.failedGood).toEqual([]);
@@ -160,8 +163,6 @@ describe('endpoints and rollouts', () => {
   });
 
   it('rolls back a canary that errors on some inputs within two analysis intervals', async () => {
-    const load = steadyLoad(server.url, 'flights-delay');
-    await new Promise((r) => setTimeout(r, 300));
     const hooks: unknown[] = [];
     const hookServer = createServer((req, res) => {
       let body = '';
@@ -175,22 +176,13 @@ describe('endpoints and rollouts', () => {
     });
     await new Promise<void>((r) => hookServer.listen(0, '127.0.0.1', r));
     const webhookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/hook`;
-    const started = Date.now();
-    await api(server.url, 'POST', '/api/v1/endpoints/flights-delay/deploy', {
-      model: 'flights/3',
-      policy: 'canary',
-      steps: [20, 50, 100],
-      interval_ms: INTERVAL_MS,
-      checks,
+    const {
+      done,
+      elapsedMs: rolledBackAfterMs,
+      traffic,
+    } = await canaryUnderLoad(server.url, 'flights/3', {
       webhook_url: webhookUrl,
     });
-    const done = await waitFor(
-      () => api(server.url, 'GET', '/api/v1/endpoints/flights-delay'),
-      (r) => r.json.rollout?.state !== 'running',
-      20_000,
-    );
-    const rolledBackAfterMs = Date.now() - started;
-    const traffic = await load.stop();
     expect(done.json.rollout?.state).toBe('rolled_back');
     expect(done.json).toMatchObject({ stable_version: '2', policy: { kind: 'direct', version: '2' } });
     expect(rolledBackAfterMs).toBeLessThan(2 * INTERVAL_MS);
@@ -217,23 +209,7 @@ describe('endpoints and rollouts', () => {
   });
 
   it('rolls back a canary whose predictions shifted', async () => {
-    const load = steadyLoad(server.url, 'flights-delay');
-    await new Promise((r) => setTimeout(r, 300));
-    const started = Date.now();
-    await api(server.url, 'POST', '/api/v1/endpoints/flights-delay/deploy', {
-      model: 'flights/4',
-      policy: 'canary',
-      steps: [20, 50, 100],
-      interval_ms: INTERVAL_MS,
-      checks,
-    });
-    const done = await waitFor(
-      () => api(server.url, 'GET', '/api/v1/endpoints/flights-delay'),
-      (r) => r.json.rollout?.state !== 'running',
-      20_000,
-    );
-    const rolledBackAfterMs = Date.now() - started;
-    const traffic = await load.stop();
+    const { done, elapsedMs: rolledBackAfterMs, traffic } = await canaryUnderLoad(server.url, 'flights/4');
     expect(done.json.rollout?.state).toBe('rolled_back');
     expect(rolledBackAfterMs).toBeLessThan(2 * INTERVAL_MS + 500);
     expect(traffic.failedGood).toEqual([]);
