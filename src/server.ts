@@ -176,16 +176,20 @@ export async function createSlipway(config: ServerConfig, options: SlipwayOption
     );
     void reply.status(error.status).send(errorBody(request.url, error));
   });
-  app.addHook('onSend', async (request, reply) => {
+  // Synchronous hooks: they run on every request, and async ones cost a promise each.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
+    done(null, payload);
   });
   // Counted so a shutdown can prove that every request it took in was answered.
   const traffic = { received: 0, answered: 0 };
-  app.addHook('onRequest', async () => {
+  app.addHook('onRequest', (_request, _reply, done) => {
     traffic.received++;
+    done();
   });
-  app.addHook('onResponse', async () => {
+  app.addHook('onResponse', (_request, _reply, done) => {
     traffic.answered++;
+    done();
   });
   installAuthorization(app, options.authorizer ?? allowAll);
 

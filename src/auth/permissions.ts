@@ -45,6 +45,8 @@ export function installAuthorization(app: FastifyInstance, authorizer: Authorize
       throw new SlipwayError('INTERNAL_ERROR', `Route ${route.method} ${route.url} declares no permission`);
     }
   });
+  // Allow-all needs no per-request work; a real authorizer runs before every handler.
+  if (authorizer === allowAll) return;
   app.addHook('preHandler', async (request) => {
     const permission = request.routeOptions.config.permission;
     if (permission !== undefined) await authorizer.authorize(request, permission);

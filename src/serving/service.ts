@@ -21,6 +21,12 @@ export interface ServingDeps {
 
 /** One loaded model version with its own batching queue. */
 export interface ServedModel {
+  /** Metric children bound to this model and version once, so the hot path skips label lookups. */
+  meters: {
+    ok: { inc(): void };
+    latency: { observe(value: number): void };
+    queue: { observe(value: number): void };
+  };
   name: string;
   version: string;
   signature: ModelSignature;
@@ -96,6 +102,11 @@ export function createServingService(deps: ServingDeps) {
       loaded,
       batcher,
       loadedAtMs: Date.now(),
+      meters: {
+        ok: deps.metrics.requests.labels({ ...labels, outcome: 'ok' }),
+        latency: deps.metrics.latency.labels(labels),
+        queue: deps.metrics.queue.labels(labels),
+      },
     };
     try {
       // Warm every worker's session before the version is reported ready.
@@ -209,9 +220,9 @@ export function createServingService(deps: ServingDeps) {
           ...(request.outputNames !== undefined && { outputNames: request.outputNames }),
         });
         const latencyMs = performance.now() - started;
-        deps.metrics.requests.inc({ ...labels, outcome: 'ok' });
-        deps.metrics.latency.observe(labels, latencyMs / 1000);
-        deps.metrics.queue.observe(labels, result.queueMs / 1000);
+        model.meters.ok.inc();
+        model.meters.latency.observe(latencyMs / 1000);
+        model.meters.queue.observe(result.queueMs / 1000);
         if (inputsForLog !== undefined) {
           deps.payloadLogger?.log({
             requestId,
