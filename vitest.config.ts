@@ -6,6 +6,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Files run one at a time: several start real servers, workers and load, and timing-based checks (canary
+    // analysis, drain) must not fight each other for the machine's two cores.
+    fileParallelism: false,
     reporters: ['default'],
   },
 });
