@@ -70,6 +70,8 @@ export interface SlipwayOptions {
   inferenceWorkers?: number;
   /** How often the rollout controller runs (default 1 s). */
   controllerTickMs?: number;
+  /** `serve` mode: the endpoints this process serves (routed by their traffic policies). */
+  endpoints?: string[];
 }
 
 /** Builds the storage and services for a configuration: the one place adapters are chosen. */
@@ -77,7 +79,7 @@ export async function createServices(
   config: ServerConfig,
   options: Pick<
     SlipwayOptions,
-    'clock' | 'batchPolicy' | 'payloadLog' | 'inferenceWorkers' | 'controllerTickMs'
+    'clock' | 'batchPolicy' | 'payloadLog' | 'inferenceWorkers' | 'controllerTickMs' | 'endpoints'
   > = {},
 ): Promise<SlipwayServices> {
   const clock = options.clock ?? systemClock;
@@ -120,6 +122,7 @@ export async function createServices(
     serving,
     clock,
     ...(options.controllerTickMs !== undefined && { tickMs: options.controllerTickMs }),
+    ...(options.endpoints !== undefined && { endpoints: options.endpoints }),
   });
   return {
     metadata,
@@ -236,8 +239,9 @@ export async function createSlipway(config: ServerConfig, options: SlipwayOption
     servingRoutes(services.serving, { defaultModel: () => defaultModel, router: services.deployments }),
   );
   if (mode === 'server') await app.register(deploymentRoutes(services.deployments));
-  // Every process routes endpoints; a rollout is driven by one process at a time (a lease), from the traffic it sees.
-  await services.deployments.start();
+  // The control plane routes every endpoint; a serving process only the endpoints it was started for. A rollout is
+  // driven by one process at a time (a lease), from the traffic it sees.
+  if (mode === 'server' || options.endpoints !== undefined) await services.deployments.start();
   if (options.defaultModel !== undefined)
     defaultModel = (await services.serving.load(options.defaultModel)).name;
 

@@ -8,9 +8,14 @@ import { listenUntilSignalled } from './server.js';
 /** `slipway serve` (a standalone serving process) and `slipway predict` (one call to it). */
 export function registerServeCommands(program: Command): void {
   program
-    .command('serve <model>')
+    .command('serve [model]')
     .description(
-      'serve a registry version over the Open Inference Protocol and /invocations: NAME@ALIAS, NAME/VERSION or NAME',
+      'serve a registry version (NAME@ALIAS, NAME/VERSION or NAME) and/or endpoints over the Open Inference Protocol and /invocations',
+    )
+    .option(
+      '--endpoint <name>',
+      'also serve this endpoint, routed by its traffic policy (repeatable)',
+      collectValues,
     )
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on', '8080')
@@ -23,34 +28,43 @@ export function registerServeCommands(program: Command): void {
     .option('--workers <n>', 'inference worker threads (default: one per core)')
     .option('--no-payload-log', 'do not log inference payloads for monitoring')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
-    .action(async (model: string, options: Record<string, string | boolean | undefined>) => {
-      const config = resolveServerConfig({
-        host: options.host as string,
-        port: options.port as string,
-        logLevel: options.logLevel as 'info',
-        ...(typeof options.dataDir === 'string' && { dataDir: options.dataDir }),
-        ...(typeof options.db === 'string' && { db: options.db }),
-        ...(typeof options.artifactsDir === 'string' && { artifactsDir: options.artifactsDir }),
-      });
-      const positive = (name: string, value: unknown, min = 1): number => {
-        const n = Number(value);
-        if (!Number.isInteger(n) || n < min)
-          throw new Error(`--${name} must be an integer >= ${min}, got '${String(value)}'`);
-        return n;
-      };
-      const slipway = await createSlipway(config, {
-        mode: 'serve',
-        defaultModel: model,
-        payloadLog: options.payloadLog !== false,
-        ...(options.workers !== undefined && { inferenceWorkers: positive('workers', options.workers) }),
-        batchPolicy: {
-          maxBatchSize: positive('max-batch-size', options.maxBatchSize),
-          maxQueueDelayMs: positive('max-queue-delay-ms', options.maxQueueDelayMs, 0),
-          maxQueueSize: positive('max-queue-size', options.maxQueueSize),
-        },
-      });
-      await listenUntilSignalled(slipway, config.host, config.port, `Slipway serving ${model}`);
-    });
+    .action(
+      async (model: string | undefined, options: Record<string, string | boolean | string[] | undefined>) => {
+        const endpoints = options.endpoint as string[] | undefined;
+        if (model === undefined && endpoints === undefined)
+          throw new Error('give a model to serve, or --endpoint NAME');
+        const config = resolveServerConfig({
+          host: options.host as string,
+          port: options.port as string,
+          logLevel: options.logLevel as 'info',
+          ...(typeof options.dataDir === 'string' && { dataDir: options.dataDir }),
+          ...(typeof options.db === 'string' && { db: options.db }),
+          ...(typeof options.artifactsDir === 'string' && { artifactsDir: options.artifactsDir }),
+        });
+        const positive = (name: string, value: unknown, min = 1): number => {
+          const n = Number(value);
+          if (!Number.isInteger(n) || n < min)
+            throw new Error(`--${name} must be an integer >= ${min}, got '${String(value)}'`);
+          return n;
+        };
+        const slipway = await createSlipway(config, {
+          mode: 'serve',
+          ...(model !== undefined && { defaultModel: model }),
+          ...(endpoints !== undefined && { endpoints }),
+          payloadLog: options.payloadLog !== false,
+          ...(options.workers !== undefined && { inferenceWorkers: positive('workers', options.workers) }),
+          batchPolicy: {
+            maxBatchSize: positive('max-batch-size', options.maxBatchSize),
+            maxQueueDelayMs: positive('max-queue-delay-ms', options.maxQueueDelayMs, 0),
+            maxQueueSize: positive('max-queue-size', options.maxQueueSize),
+          },
+        });
+        const what = [model, ...(endpoints ?? []).map((e) => `endpoint ${e}`)]
+          .filter((w) => w !== undefined)
+          .join(', ');
+        await listenUntilSignalled(slipway, config.host, config.port, `Slipway serving ${what}`);
+      },
+    );
 
   program
     .command('predict <model>')
@@ -94,3 +108,5 @@ export function registerServeCommands(program: Command): void {
       },
     );
 }
+
+const collectValues = (value: string, previous: string[] = []): string[] => [...previous, value];

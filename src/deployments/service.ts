@@ -114,6 +114,8 @@ export interface DeploymentDeps {
   owner?: string;
   /** How often the controller loop looks at rollouts and endpoint changes. */
   tickMs?: number;
+  /** Serve (and drive rollouts of) only these endpoints; all when absent. A serving replica names its own. */
+  endpoints?: readonly string[];
   log?: (message: string, fields?: object) => void;
 }
 
@@ -757,7 +759,9 @@ export function createDeploymentService(deps: DeploymentDeps) {
       if (ticking) return;
       ticking = true;
       try {
+        const mine = (name: string) => deps.endpoints === undefined || deps.endpoints.includes(name);
         for (const row of await store.listEndpoints()) {
+          if (!mine(row.name)) continue;
           const current = live.get(row.name);
           if (current === undefined || current.revision < row.revision) {
             await applyPolicy(row).catch((error: unknown) =>
@@ -766,6 +770,7 @@ export function createDeploymentService(deps: DeploymentDeps) {
           }
         }
         for (const rollout of await store.runningRollouts()) {
+          if (!mine(rollout.endpoint)) continue;
           await driveRollout(rollout).catch((error: unknown) =>
             deps.log?.('rollout step failed', { rollout: rollout.id, error: String(error) }),
           );

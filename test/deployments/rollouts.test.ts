@@ -473,3 +473,60 @@ describe('endpoint versions in memory', () => {
     }
   });
 });
+
+describe('serving replicas of an endpoint', () => {
+  it('route by the policy in the database and pick up a change made on the control plane', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'slipway-replica-'));
+    const control = await startServer(dataDir);
+    const replica = await createSlipway(resolveServerConfig({ dataDir, logLevel: 'silent' }), {
+      mode: 'serve',
+      endpoints: ['e'],
+      logger: false,
+      payloadLog: false,
+      controllerTickMs: 100,
+    });
+    try {
+      await registerFixture(control, 'm', 'wide-linear.onnx');
+      await registerFixture(control, 'm', 'wide-linear.onnx');
+      await registerFixture(control, 'm', 'wide-linear.onnx');
+      await api(control.url, 'POST', '/api/v1/endpoints/e/deploy', { model: 'm/1' });
+      await api(control.url, 'POST', '/api/v1/endpoints/other/deploy', { model: 'm/3' });
+      const replicaUrl = await replica.app.listen({ host: '127.0.0.1', port: 0 });
+      const body = JSON.stringify({
+        inputs: [{ name: 'x', shape: [1, 8], datatype: 'FP32', data: [0, 0, 0, 0, 0, 0, 0, 0] }],
+      });
+      const versionAt = async (endpoint: string) => {
+        const response = await fetch(`${replicaUrl}/v2/models/${endpoint}/infer`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
+        await response.arrayBuffer();
+        return response.status === 200
+          ? response.headers.get('x-slipway-model-version')
+          : `status ${response.status}`;
+      };
+      await waitFor(
+        () => versionAt('e'),
+        (v) => v === '1',
+        10_000,
+      );
+      await api(control.url, 'POST', '/api/v1/endpoints/e/deploy', { model: 'm/2', policy: 'blue-green' });
+      const started = Date.now();
+      await waitFor(
+        () => versionAt('e'),
+        (v) => v === '2',
+        10_000,
+      );
+      console.log(`replica switched ${Date.now() - started} ms after the control plane's deploy`);
+      // Endpoints the replica was not started for are not served there.
+      expect(await versionAt('other')).toBe('status 404');
+      // A replica has no control-plane API.
+      expect((await fetch(`${replicaUrl}/api/v1/endpoints`)).status).toBe(404);
+    } finally {
+      await replica.close();
+      await control.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
