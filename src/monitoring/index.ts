@@ -1,3 +1,15 @@
+export {
+  type CategoricalProfile,
+  type ColumnProfile,
+  mergeProfiles,
+  type NumericProfile,
+  type ProfileDrift,
+  profileColumn,
+  profileDrift,
+  profileQuantile,
+  profileStd,
+  referenceBins,
+} from './profile.js';
 export { type BinnedProportions, binProportions, type QuantileBins, quantileBins } from './stats/binning.js';
 export { chiSquareCategorical } from './stats/chi-square.js';
 export { detectDatasetDrift, detectFeatureDrift } from './stats/drift.js';
