@@ -31,8 +31,8 @@ export interface CheckResult {
   reason: string;
 }
 
-/** KS p-value under which a prediction shift counts as real. */
-const SHIFT_SIGNIFICANCE = 0.01;
+/** KS p-value under which a prediction shift counts as real (strict: a false rollback is costly too). */
+const SHIFT_SIGNIFICANCE = 0.001;
 
 export const defaultChecks: CheckSpec[] = [
   { metric: 'error_rate', max: 0.01, minSamples: 50 },
