@@ -1,6 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** One inference, as monitoring sees it. */
 export interface PayloadRecord {
@@ -94,12 +94,13 @@ export function createJsonlPayloadSink(dir: string, maxFileBytes = 64 * 1024 * 1
   let current: { path: string; stream: WriteStream; bytes: number } | undefined;
   let part = 0;
 
-  const fileFor = async (
-    record: PayloadRecord,
-  ): Promise<{ stream: WriteStream; bytes: number; path: string }> => {
+  /** The file name stem of a record: its model's folder and the hour it was logged in. */
+  const baseOf = (record: PayloadRecord): string => {
     const hour = new Date(record.timestampMs).toISOString().slice(0, 13).replace('T', '-');
-    const folder = join(dir, record.model.replaceAll('/', '_'));
-    const base = join(folder, `${hour}`);
+    return join(dir, record.model.replaceAll('/', '_'), hour);
+  };
+
+  const fileFor = async (base: string): Promise<{ stream: WriteStream; bytes: number; path: string }> => {
     if (current?.path.startsWith(base) && current.bytes < maxFileBytes) return current;
     if (current !== undefined) {
       const stream = current.stream;
@@ -107,7 +108,7 @@ export function createJsonlPayloadSink(dir: string, maxFileBytes = 64 * 1024 * 1
       if (current.path.startsWith(base)) part++;
       else part = 0;
     }
-    await mkdir(folder, { recursive: true });
+    await mkdir(dirname(base), { recursive: true });
     const path = `${base}-${part}.jsonl`;
     current = { path, stream: createWriteStream(path, { flags: 'a' }), bytes: 0 };
     return current;
@@ -115,16 +116,18 @@ export function createJsonlPayloadSink(dir: string, maxFileBytes = 64 * 1024 * 1
 
   return {
     async write(records) {
-      // One write per file and batch: a JSON line per record, joined.
+      // One write per run of records that share a file: grouped by name first, so a record bound for another
+      // file never rotates the stream under lines still waiting to be written.
       let start = 0;
       while (start < records.length) {
-        const file = await fileFor(records[start] as PayloadRecord);
+        const base = baseOf(records[start] as PayloadRecord);
         let end = start;
         const lines: string[] = [];
-        while (end < records.length && (await fileFor(records[end] as PayloadRecord)) === file) {
+        while (end < records.length && baseOf(records[end] as PayloadRecord) === base) {
           lines.push(JSON.stringify(records[end]));
           end++;
         }
+        const file = await fileFor(base);
         const chunk = `${lines.join('\n')}\n`;
         file.bytes += Buffer.byteLength(chunk);
         if (!file.stream.write(chunk))
