@@ -15,5 +15,12 @@ export { chiSquareCategorical } from './stats/chi-square.js';
 export { detectDatasetDrift, detectFeatureDrift } from './stats/drift.js';
 export { jensenShannonDistance } from './stats/jensen-shannon.js';
 export { ksTwoSample } from './stats/ks-test.js';
+export {
+  type ClassificationMetrics,
+  classificationMetrics,
+  type RegressionMetrics,
+  regressionMetrics,
+  rocAuc,
+} from './stats/performance.js';
 export { populationStabilityIndex } from './stats/psi.js';
 export { wassersteinDistance, wassersteinNormed } from './stats/wasserstein.js';

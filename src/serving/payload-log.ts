@@ -8,6 +8,10 @@ export interface PayloadRecord {
   timestampMs: number;
   model: string;
   version: string;
+  /** The endpoint the request was sent to, when it was routed by one. */
+  endpoint?: string;
+  /** A shadow's copy of an endpoint's request (its answer was not returned to the caller). */
+  shadow?: boolean;
   latencyMs: number;
   inputs: Record<string, unknown[]>;
   outputs: Record<string, unknown[]>;

@@ -83,11 +83,11 @@ export function servingRoutes(
 
     type Routed = NonNullable<ReturnType<EndpointRouter['route']>>;
     /** An endpoint name routes by its traffic policy; anything else names a loaded model (and version). */
-    const target = (request: FastifyRequest): { model: ServedModel; routed?: Routed } => {
+    const target = (request: FastifyRequest): { model: ServedModel; routed?: Routed; endpoint?: string } => {
       const params = parseInput(modelParams, request.params);
       if (params.version === undefined && options.router !== undefined) {
         const routed = options.router.route(params.model, routingKeyOf(request));
-        if (routed !== undefined) return { model: routed.model, routed };
+        if (routed !== undefined) return { model: routed.model, routed, endpoint: params.model };
       }
       return { model: serving.get(params.model, params.version) };
     };
@@ -95,18 +95,18 @@ export function servingRoutes(
 
     /** Runs a decoded request, reports the outcome to the endpoint's router, and mirrors it to a shadow. */
     const execute = async (
-      chosen: { model: ServedModel; routed?: Routed },
+      chosen: { model: ServedModel; routed?: Routed; endpoint?: string },
       decoded: DecodedRequest,
       requestId: string,
     ) => {
-      const { model, routed } = chosen;
+      const { model, routed, endpoint } = chosen;
       // Input buffers move to the inference worker, so the shadow gets its own copy first.
       const shadowing = routed?.shadow !== undefined && routed.startShadow();
       const shadowInputs = shadowing ? cloneTensors(decoded.inputs) : undefined;
       const started = performance.now();
       let result: Awaited<ReturnType<ServingService['infer']>>;
       try {
-        result = await serving.infer(model, decoded, requestId);
+        result = await serving.infer(model, decoded, requestId, endpoint === undefined ? {} : { endpoint });
       } catch (error) {
         if (shadowing) routed?.cancelShadow();
         if (routed !== undefined && isServerFault(error))
@@ -121,7 +121,10 @@ export function servingRoutes(
         if (shadow !== undefined && shadowInputs !== undefined) {
           const shadowStarted = performance.now();
           void serving
-            .infer(shadow, { ...decoded, inputs: shadowInputs }, `${requestId}-shadow`)
+            .infer(shadow, { ...decoded, inputs: shadowInputs }, `${requestId}-shadow`, {
+              ...(endpoint !== undefined && { endpoint }),
+              shadow: true,
+            })
             .then((answer) => {
               routed.recordShadow({
                 ok: true,

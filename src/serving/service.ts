@@ -16,6 +16,8 @@ export interface ServingDeps {
   runtime: ModelRuntime;
   metrics: ServingMetrics;
   payloadLogger?: PayloadLogger;
+  /** Whether to log this request for an endpoint (or a model served directly): per-endpoint sampling. */
+  sampleLog?(endpointOrModel: string): boolean;
   batchPolicy?: Partial<BatchPolicy>;
 }
 
@@ -37,6 +39,12 @@ export interface ServedModel {
 }
 
 export type InferenceOutcome = 'ok' | 'bad_request' | 'shed' | 'timeout' | 'error';
+
+/** Where a request came from, for the payload log. */
+export interface InferenceContext {
+  endpoint?: string;
+  shadow?: boolean;
+}
 
 export interface InferenceResult {
   model: ServedModel;
@@ -208,11 +216,18 @@ export function createServingService(deps: ServingDeps) {
     },
 
     /** Runs one decoded request through the model's batcher, with metrics and payload logging. */
-    async infer(model: ServedModel, request: DecodedRequest, requestId: string): Promise<InferenceResult> {
+    async infer(
+      model: ServedModel,
+      request: DecodedRequest,
+      requestId: string,
+      context: InferenceContext = {},
+    ): Promise<InferenceResult> {
       const labels = { model: model.name, version: model.version };
       const started = performance.now();
+      const logged =
+        deps.payloadLogger !== undefined && (deps.sampleLog?.(context.endpoint ?? model.name) ?? true);
       // Input buffers are transferred to the inference worker, so the log's copy is taken first.
-      const inputsForLog = deps.payloadLogger === undefined ? undefined : jsonOf(request.inputs);
+      const inputsForLog = logged ? jsonOf(request.inputs) : undefined;
       try {
         const result = await model.batcher.submit(request.inputs, request.rows, {
           exclusive: !request.batchable,
@@ -229,6 +244,8 @@ export function createServingService(deps: ServingDeps) {
             timestampMs: Date.now(),
             model: model.name,
             version: model.version,
+            ...(context.endpoint !== undefined && { endpoint: context.endpoint }),
+            ...(context.shadow === true && { shadow: true }),
             latencyMs,
             inputs: inputsForLog,
             outputs: jsonOf(result.outputs),
