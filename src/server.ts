@@ -11,6 +11,22 @@ import type { ServerConfig } from './core/config.js';
 import { isSlipwayError, SlipwayError } from './core/errors.js';
 import { newRequestId } from './core/ids.js';
 import { createDeploymentService, type DeploymentService, deploymentRoutes } from './deployments/index.js';
+import {
+  createEnricher,
+  createFeatureService,
+  createOfflineStore,
+  createRedisOnlineStore,
+  createSqliteOnlineStore,
+  type FeatureService,
+  featureRoutes,
+} from './features/index.js';
+import {
+  createMonitoringMetrics,
+  createMonitoringService,
+  type MonitoringService,
+  monitoringRoutes,
+} from './monitoring/index.js';
+import { createPipelineService, type PipelineService, pipelineRoutes } from './pipelines/index.js';
 import { createRegistryService, type RegistryService, registryRoutes } from './registry/index.js';
 import {
   type BatchPolicy,
@@ -21,6 +37,7 @@ import {
   createServingService,
   type ModelRuntime,
   type PayloadLogger,
+  type PayloadSink,
   type ServingService,
   servingRoutes,
 } from './serving/index.js';
@@ -40,6 +57,9 @@ export interface SlipwayServices {
   registry: RegistryService;
   serving: ServingService;
   deployments: DeploymentService;
+  features: FeatureService;
+  pipelines: PipelineService;
+  monitoring: MonitoringService;
   metrics: MetricsRegistry;
   /** Stops workers, flushes logs, closes the database. */
   close(): Promise<void>;
@@ -72,6 +92,14 @@ export interface SlipwayOptions {
   controllerTickMs?: number;
   /** `serve` mode: the endpoints this process serves (routed by their traffic policies). */
   endpoints?: string[];
+  /** How often monitors are checked for a due run and window profiles are written (default 5 s). */
+  monitorTickMs?: number;
+  /** Inference log files older than this are deleted (default 168 h, a week). */
+  payloadRetentionHours?: number;
+  /** Length of the window-profile buckets (default 60 s). */
+  monitorBucketMs?: number;
+  /** How often pipeline schedules and data triggers are checked (default 1 s). */
+  pipelineTickMs?: number;
 }
 
 /** Builds the storage and services for a configuration: the one place adapters are chosen. */
@@ -79,7 +107,16 @@ export async function createServices(
   config: ServerConfig,
   options: Pick<
     SlipwayOptions,
-    'clock' | 'batchPolicy' | 'payloadLog' | 'inferenceWorkers' | 'controllerTickMs' | 'endpoints'
+    | 'clock'
+    | 'batchPolicy'
+    | 'payloadLog'
+    | 'inferenceWorkers'
+    | 'controllerTickMs'
+    | 'endpoints'
+    | 'pipelineTickMs'
+    | 'monitorTickMs'
+    | 'monitorBucketMs'
+    | 'payloadRetentionHours'
   > = {},
 ): Promise<SlipwayServices> {
   const clock = options.clock ?? systemClock;
@@ -96,8 +133,17 @@ export async function createServices(
     }),
   );
   let payloadLogger: PayloadLogger | undefined;
+  // Monitoring needs serving (to profile a reference's predictions) and sees every logged batch, so it is bound
+  // after both exist.
+  let monitoring: MonitoringService | undefined;
   if (options.payloadLog !== false) {
-    payloadLogger = createPayloadLogger(createJsonlPayloadSink(join(config.dataDir, 'payloads')), {
+    const files = createJsonlPayloadSink(join(config.dataDir, 'payloads'));
+    const sink: PayloadSink = {
+      write: (records) =>
+        monitoring === undefined ? files.write(records) : monitoring.sink(files).write(records),
+      close: () => files.close(),
+    };
+    payloadLogger = createPayloadLogger(sink, {
       maxBuffered: 10_000,
       flushIntervalMs: 1000,
       maxBatch: 500,
@@ -111,6 +157,7 @@ export async function createServices(
     runtime,
     metrics: servingMetrics,
     ...(payloadLogger !== undefined && { payloadLogger }),
+    sampleLog: (endpoint) => monitoring?.sampleLog(endpoint) ?? true,
     batchPolicy: {
       maxConcurrentBatches: options.inferenceWorkers ?? availableParallelism(),
       ...options.batchPolicy,
@@ -124,6 +171,54 @@ export async function createServices(
     ...(options.controllerTickMs !== undefined && { tickMs: options.controllerTickMs }),
     ...(options.endpoints !== undefined && { endpoints: options.endpoints }),
   });
+  // The online store is chosen here, once: Redis when configured, else an embedded SQLite file.
+  const features = createFeatureService({
+    metadata,
+    clock,
+    online: config.onlineStore.startsWith('sqlite:')
+      ? createSqliteOnlineStore(config.onlineStore.slice('sqlite:'.length))
+      : createRedisOnlineStore(config.onlineStore),
+    offline: createOfflineStore(),
+    logInputs: (runId, datasets) => tracking.logInputs(runId, datasets),
+  });
+  await features.refresh();
+  // Other processes (serving replicas, other control planes) apply definitions and bindings too.
+  features.watch(5000);
+  const pipelines = createPipelineService({
+    metadata,
+    tracking,
+    registry,
+    deployments,
+    blobs,
+    clock,
+    dataDir: config.dataDir,
+    trackingUri: `http://${config.host}:${config.port}`,
+    ...(options.pipelineTickMs !== undefined && { schedulerTickMs: options.pipelineTickMs }),
+  });
+  monitoring = createMonitoringService({
+    metadata,
+    registry,
+    serving,
+    deployments,
+    clock,
+    metrics: createMonitoringMetrics(metrics),
+    ...(options.monitorTickMs !== undefined && {
+      tickMs: options.monitorTickMs,
+      flushIntervalMs: options.monitorTickMs,
+    }),
+    ...(options.monitorBucketMs !== undefined && { bucketMs: options.monitorBucketMs }),
+    ...(payloadLogger !== undefined && {
+      flushPayloads: (payloadLogger as PayloadLogger).flush,
+      inferenceLog: {
+        dir: join(config.dataDir, 'payloads'),
+        retentionMs: (options.payloadRetentionHours ?? 168) * 3_600_000,
+      },
+    }),
+    triggerPipeline: async (name, trigger) => {
+      const run = await pipelines.triggerPipeline(name, trigger);
+      return { run_id: run.id };
+    },
+  });
   return {
     metadata,
     blobs,
@@ -131,9 +226,16 @@ export async function createServices(
     registry,
     serving,
     deployments,
+    features,
+    pipelines,
+    monitoring,
     metrics,
     async close() {
+      await monitoring?.stop();
+      // Running pipeline steps end first (their runs stay resumable), while the database is still open.
+      await pipelines.stop();
       deployments.stop();
+      await features.close();
       await serving.drain();
       await runtime.close();
       await payloadLogger?.close();
@@ -236,12 +338,35 @@ export async function createSlipway(config: ServerConfig, options: SlipwayOption
   }
   let defaultModel: string | undefined;
   await app.register(
-    servingRoutes(services.serving, { defaultModel: () => defaultModel, router: services.deployments }),
+    servingRoutes(services.serving, {
+      defaultModel: () => defaultModel,
+      router: services.deployments,
+      enricher: createEnricher(services.features),
+    }),
   );
   if (mode === 'server') await app.register(deploymentRoutes(services.deployments));
+  if (mode === 'server') await app.register(featureRoutes(services.features));
+  if (mode === 'server') {
+    await app.register(pipelineRoutes(services.pipelines));
+    // Steps reach this server at the address it actually listens on (port 0 picks one at listen time).
+    app.addHook('onListen', (done) => {
+      const address = app.server.address();
+      if (address !== null && typeof address === 'object') {
+        const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+        const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '[::]' ? '[::1]' : host;
+        services.pipelines.setTrackingUri(`http://${reachable}:${address.port}`);
+      }
+      done();
+    });
+    await services.pipelines.start();
+  }
   // The control plane routes every endpoint; a serving process only the endpoints it was started for. A rollout is
   // driven by one process at a time (a lease), from the traffic it sees.
   if (mode === 'server' || options.endpoints !== undefined) await services.deployments.start();
+  // Every serving process profiles its own traffic into window profiles; the control plane also runs the
+  // schedule (one process per monitor at a time, by lease) and serves the monitoring API.
+  if (mode === 'server') await app.register(monitoringRoutes(services.monitoring));
+  await services.monitoring.start({ schedule: mode === 'server' });
   if (options.defaultModel !== undefined)
     defaultModel = (await services.serving.load(options.defaultModel)).name;
 

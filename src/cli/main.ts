@@ -3,10 +3,15 @@ import { SlipwayApiError } from '../sdk/index.js';
 import { VERSION } from '../version.js';
 import { registerEndpointCommands } from './endpoints.js';
 import { registerExperimentsCommands } from './experiments.js';
+import { registerFeaturesCommands } from './features.js';
+import { registerGateCommand } from './gate.js';
 import { registerModelsCommands } from './models.js';
+import { registerMonitorCommands } from './monitor.js';
+import { registerPipelineCommands } from './pipelines.js';
 import { registerRunsCommands } from './runs.js';
 import { registerServeCommands } from './serve.js';
 import { registerServerCommand } from './server.js';
+import { registerTrainCommand } from './train.js';
 
 export function buildProgram(): Command {
   const program = new Command('slipway')
@@ -19,6 +24,11 @@ export function buildProgram(): Command {
   registerModelsCommands(program);
   registerServeCommands(program);
   registerEndpointCommands(program);
+  registerMonitorCommands(program);
+  registerPipelineCommands(program);
+  registerFeaturesCommands(program);
+  registerTrainCommand(program);
+  registerGateCommand(program);
   return program;
 }
 

@@ -13,7 +13,12 @@ export function registerServerCommand(program: Command): void {
     .option('--db <url>', "metadata database: 'postgres://user:pass@host:5432/db' or 'sqlite:PATH'")
     .option('--artifacts-dir <dir>', 'artifact root (default <data-dir>/artifacts)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
+    .option('--online-store <url>', "online features: 'redis://host:6379' (default: SQLite in the data dir)")
+    .option('--payload-retention <hours>', 'delete inference log files older than this many hours', '168')
     .action(async (options: Record<string, string | undefined>) => {
+      const retention = Number(options.payloadRetention);
+      if (!(retention > 0))
+        throw new Error(`--payload-retention '${options.payloadRetention}': expected hours > 0`);
       const config = resolveServerConfig({
         host: options.host,
         port: options.port,
@@ -21,8 +26,9 @@ export function registerServerCommand(program: Command): void {
         ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
         ...(options.db !== undefined && { db: options.db }),
         ...(options.artifactsDir !== undefined && { artifactsDir: options.artifactsDir }),
+        ...(options.onlineStore !== undefined && { onlineStore: options.onlineStore }),
       });
-      const slipway = await createSlipway(config);
+      const slipway = await createSlipway(config, { payloadRetentionHours: retention });
       await listenUntilSignalled(slipway, config.host, config.port, 'Slipway');
     });
 }

@@ -12,6 +12,11 @@ export const serverConfigSchema = z.object({
   /** Where artifacts live; default: `artifacts/` in the data dir. */
   artifactsDir: z.string().min(1).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Online feature store: `redis://...`; default: an embedded SQLite file in the data dir. */
+  onlineStore: z
+    .string()
+    .regex(/^(rediss?:\/\/|sqlite:)/, "expected 'redis://host:port' or 'sqlite:PATH'")
+    .optional(),
 });
 
 export type ServerConfigInput = z.input<typeof serverConfigSchema>;
@@ -23,6 +28,8 @@ export interface ServerConfig {
   db: string;
   artifactsDir: string;
   logLevel: z.infer<typeof serverConfigSchema>['logLevel'];
+  /** `redis://...` or `sqlite:PATH`. */
+  onlineStore: string;
 }
 
 /** Fills defaults that depend on other fields (paths under the data dir). */
@@ -36,5 +43,6 @@ export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
     db: parsed.db ?? `sqlite:${join(dataDir, 'slipway.db')}`,
     artifactsDir: resolve(parsed.artifactsDir ?? join(dataDir, 'artifacts')),
     logLevel: parsed.logLevel,
+    onlineStore: parsed.onlineStore ?? `sqlite:${join(dataDir, 'online-features.db')}`,
   };
 }

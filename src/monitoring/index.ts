@@ -1,3 +1,15 @@
+export { ALERT_METRICS, type AlertCondition, parseAlertCondition, stepAlert } from './alert-rule.js';
+export {
+  type ColumnReport,
+  compareProfiles,
+  type DatasetComparison,
+  type DatasetProfile,
+  mergeDatasetProfiles,
+  profileColumns,
+  profileReference,
+} from './dataset-profile.js';
+export { type DatasetSource, readColumns } from './dataset-reader.js';
+export { createMonitoringMetrics, type MonitoringMetrics } from './metrics.js';
 export {
   type CategoricalProfile,
   type ColumnProfile,
@@ -10,6 +22,18 @@ export {
   profileStd,
   referenceBins,
 } from './profile.js';
+export { renderComparisonHtml, renderMonitorReportHtml } from './report-html.js';
+export { monitoringRoutes } from './routes.js';
+export {
+  compareColumns,
+  createMonitoringService,
+  type LabelOutcome,
+  type MonitorConfig,
+  type MonitoringService,
+  type MonitorResult,
+  monitorConfigSchema,
+  type PipelineTrigger,
+} from './service.js';
 export { type BinnedProportions, binProportions, type QuantileBins, quantileBins } from './stats/binning.js';
 export { chiSquareCategorical } from './stats/chi-square.js';
 export { detectDatasetDrift, detectFeatureDrift } from './stats/drift.js';

@@ -2,14 +2,17 @@ import { invalidParameter } from '../core/errors.js';
 import { type QuantileBins, quantileBins } from './stats/binning.js';
 import { chiSquareCategorical } from './stats/chi-square.js';
 import { jensenShannonDistance } from './stats/jensen-shannon.js';
+import { kolmogorovSf } from './stats/ks-test.js';
 import { populationStabilityIndex } from './stats/psi.js';
 import {
   addToSketch,
   createSketch,
   mergeSketches,
   type QuantileSketch,
+  sketchPoints,
   sketchQuantile,
 } from './stats/quantile-sketch.js';
+import { WASSERSTEIN_MIN_NORM } from './stats/wasserstein.js';
 
 /**
  * Mergeable column profiles (whylogs' idea): every field merges exactly, so the profile of a window, of a replica
@@ -21,6 +24,10 @@ export interface NumericProfile {
   kind: 'numeric';
   count: number;
   missing: number;
+  /** Present values that were not finite numbers (a type mismatch against a numeric column). */
+  invalid?: number;
+  /** Values outside the reference's [min, max], when profiled against a reference. */
+  outOfRange?: number;
   min: number;
   max: number;
   mean: number;
@@ -40,33 +47,61 @@ export interface CategoricalProfile {
 
 export type ColumnProfile = NumericProfile | CategoricalProfile;
 
+/** How to profile a column: its kind, and for numeric columns the reference's bins and range. */
+export interface ColumnSpec {
+  kind: 'numeric' | 'categorical';
+  bins?: QuantileBins;
+  range?: { min: number; max: number };
+}
+
 const isMissing = (value: unknown): boolean =>
   value === null || value === undefined || (typeof value === 'number' && Number.isNaN(value));
 
-/** Profiles one column. A column is numeric when every present value is a finite number. */
-export function profileColumn(values: readonly unknown[], bins?: QuantileBins): ColumnProfile {
+/**
+ * Profiles one column. Without a spec a column is numeric when every present value is a finite number; with one
+ * the kind is fixed (the reference's), numeric columns count non-numbers as `invalid`, values outside `range` as
+ * `outOfRange`, and fill `bins` counts. Passing bins alone means a numeric column binned on them.
+ */
+export function profileColumn(values: readonly unknown[], spec?: ColumnSpec | QuantileBins): ColumnProfile {
+  const columnSpec: ColumnSpec | undefined =
+    spec === undefined || 'kind' in spec ? spec : { kind: 'numeric', bins: spec };
   const present = values.filter((v) => !isMissing(v));
   const missing = values.length - present.length;
-  if (present.every((v) => typeof v === 'number' && Number.isFinite(v))) {
-    const numbers = present as number[];
+  const allNumbers = present.every((v) => typeof v === 'number' && Number.isFinite(v));
+  const kind = columnSpec?.kind ?? (allNumbers ? 'numeric' : 'categorical');
+  if (kind === 'numeric') {
+    const numbers = allNumbers
+      ? (present as number[])
+      : (present.filter((v) => typeof v === 'number' && Number.isFinite(v)) as number[]);
     let mean = 0;
     let m2 = 0;
-    numbers.forEach((x, i) => {
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    let outOfRange = 0;
+    const range = columnSpec?.range;
+    for (let i = 0; i < numbers.length; i++) {
+      const x = numbers[i] as number;
       const delta = x - mean;
       mean += delta / (i + 1);
       m2 += delta * (x - mean);
-    });
+      if (x < min) min = x;
+      if (x > max) max = x;
+      if (range !== undefined && (x < range.min || x > range.max)) outOfRange++;
+    }
     const profile: NumericProfile = {
       kind: 'numeric',
       count: numbers.length,
       missing,
-      min: numbers.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...numbers),
-      max: numbers.length === 0 ? Number.NEGATIVE_INFINITY : Math.max(...numbers),
+      min,
+      max,
       mean,
       m2,
       sketch: addToSketch(createSketch(), numbers),
     };
-    if (bins !== undefined) profile.bins = { edges: [...bins.edges], counts: countBins(numbers, bins.edges) };
+    if (present.length !== numbers.length) profile.invalid = present.length - numbers.length;
+    if (range !== undefined) profile.outOfRange = outOfRange;
+    if (columnSpec?.bins !== undefined)
+      profile.bins = { edges: [...columnSpec.bins.edges], counts: countBins(numbers, columnSpec.bins.edges) };
     return profile;
   }
   const counts: Record<string, number> = {};
@@ -93,6 +128,10 @@ export function mergeProfiles(a: ColumnProfile, b: ColumnProfile): ColumnProfile
     kind: 'numeric',
     count,
     missing: x.missing + y.missing,
+    ...((x.invalid ?? 0) + (y.invalid ?? 0) > 0 && { invalid: (x.invalid ?? 0) + (y.invalid ?? 0) }),
+    ...((x.outOfRange !== undefined || y.outOfRange !== undefined) && {
+      outOfRange: (x.outOfRange ?? 0) + (y.outOfRange ?? 0),
+    }),
     min: Math.min(x.min, y.min),
     max: Math.max(x.max, y.max),
     mean: count === 0 ? 0 : x.mean + (delta * y.count) / count,
@@ -118,47 +157,150 @@ export const profileQuantile = (p: NumericProfile, q: number): number => sketchQ
 /** Reference bins for a numeric column: its deciles, as used by every later window's profile. */
 export const referenceBins = (values: readonly number[]): QuantileBins => quantileBins(values, 10);
 
+export type ProfileDriftTest = 'ks' | 'wasserstein' | 'psi' | 'jensenshannon' | 'chisquare';
+
 export interface ProfileDrift {
-  test: 'psi' | 'jensenshannon' | 'chisquare';
+  test: ProfileDriftTest;
+  /** p-value for 'ks' and 'chisquare'; a distance or index for the others. */
   value: number;
   threshold: number;
   drifted: boolean;
 }
 
+const P_VALUE_TESTS: ReadonlySet<ProfileDriftTest> = new Set(['ks', 'chisquare']);
+
 /**
- * Drift between a reference and a current profile, computed from mergeable counts only: PSI over the reference's
- * bins (smoothed with a 0.5 pseudo-count) for numeric columns, and chi-square (p < 0.05) or Jensen-Shannon
- * distance (≥ 0.1, natural log) for categorical ones, as the raw-row tests choose by reference size.
+ * Drift between a reference and a current profile, computed from mergeable state only, so the merge of window
+ * or replica profiles gives exactly the verdict of the union's profile. Defaults are Evidently's: with at most
+ * 1000 reference values KS (p < 0.05) for numeric and chi-square (p < 0.05) for categorical columns, above that
+ * normed Wasserstein (>= 0.1) and Jensen–Shannon (>= 0.1, natural log). Any test may be chosen, with its threshold:
+ * - `ks`, `wasserstein`: on the quantile sketches, every value within the sketch's alpha (1 %) of itself; the
+ *   KS p-value is the asymptotic two-sided one for the real sample sizes, Wasserstein is normed by the
+ *   reference's exact standard deviation (at least 0.001, as Evidently).
+ * - `psi`, `jensenshannon` on numeric columns: over the reference's decile bins, smoothed with a 0.5 pseudo-count.
+ * - `chisquare`, `jensenshannon`, `psi` on categorical columns: over the union of categories.
+ * @throws SlipwayError INVALID_PARAMETER_VALUE for kinds that differ, missing bins, empty profiles or a test that
+ * does not apply to the column's kind.
  */
-export function profileDrift(reference: ColumnProfile, current: ColumnProfile): ProfileDrift {
-  if (reference.kind === 'numeric' && current.kind === 'numeric') {
-    if (reference.bins === undefined || current.bins === undefined) {
-      throw invalidParameter('numeric drift from profiles needs both binned on the reference edges');
-    }
-    const k = reference.bins.counts.length;
-    const share = (counts: number[], n: number) => counts.map((c) => (c + 0.5) / (n + 0.5 * k));
-    const value = populationStabilityIndex(
-      share(reference.bins.counts, reference.count),
-      share(current.bins.counts, current.count),
+export function profileDrift(
+  reference: ColumnProfile,
+  current: ColumnProfile,
+  override: { test?: ProfileDriftTest; threshold?: number } = {},
+): ProfileDrift {
+  if (reference.kind !== current.kind)
+    throw invalidParameter(`reference is ${reference.kind} but current is ${current.kind}`);
+  if (reference.count === 0 || current.count === 0) {
+    throw invalidParameter(
+      `drift needs values on both sides; the reference has ${reference.count} and the current window ${current.count}`,
     );
-    return { test: 'psi', value, threshold: 0.1, drifted: value >= 0.1 };
   }
-  if (reference.kind === 'categorical' && current.kind === 'categorical') {
-    const keys = [...new Set([...Object.keys(reference.counts), ...Object.keys(current.counts)])].sort();
-    if (reference.count <= 1000) {
-      const result = chiSquareCategorical(
-        new Map(Object.entries(reference.counts)),
-        new Map(Object.entries(current.counts)),
-      );
-      return { test: 'chisquare', value: result.pValue, threshold: 0.05, drifted: result.pValue < 0.05 };
-    }
-    const value = jensenShannonDistance(
-      keys.map((key) => reference.counts[key] ?? 0),
-      keys.map((key) => current.counts[key] ?? 0),
+  const small = reference.count <= 1000;
+  const test =
+    override.test ??
+    (reference.kind === 'numeric' ? (small ? 'ks' : 'wasserstein') : small ? 'chisquare' : 'jensenshannon');
+  const threshold = override.threshold ?? (P_VALUE_TESTS.has(test) ? 0.05 : 0.1);
+  const value =
+    reference.kind === 'numeric'
+      ? numericDriftValue(reference, current as NumericProfile, test)
+      : categoricalDriftValue(reference, current as CategoricalProfile, test);
+  const drifted = P_VALUE_TESTS.has(test) ? value < threshold : value >= threshold;
+  return { test, value, threshold, drifted };
+}
+
+function numericDriftValue(
+  reference: NumericProfile,
+  current: NumericProfile,
+  test: ProfileDriftTest,
+): number {
+  if (test === 'ks') {
+    const statistic = sketchKs(reference.sketch, current.sketch);
+    // scipy's asymptotic two-sample p-value: the one-sample distribution at n·m/(n+m).
+    const en = Math.round((reference.count * current.count) / (reference.count + current.count));
+    return kolmogorovSf(Math.max(en, 1), statistic);
+  }
+  if (test === 'wasserstein') {
+    const std = Math.max(profileStd(reference), WASSERSTEIN_MIN_NORM);
+    return sketchWasserstein(reference.sketch, current.sketch) / std;
+  }
+  if (test === 'chisquare')
+    throw invalidParameter("drift test 'chisquare' applies to categorical columns only");
+  if (reference.bins === undefined || current.bins === undefined)
+    throw invalidParameter(
+      `drift test '${test}' on a numeric column needs both profiles binned on the reference edges`,
     );
-    return { test: 'jensenshannon', value, threshold: 0.1, drifted: value >= 0.1 };
+  const k = reference.bins.counts.length;
+  const share = (counts: number[], n: number) => counts.map((c) => (c + 0.5) / (n + 0.5 * k));
+  const ref = share(reference.bins.counts, reference.count);
+  const cur = share(current.bins.counts, current.count);
+  return test === 'psi' ? populationStabilityIndex(ref, cur) : jensenShannonDistance(ref, cur);
+}
+
+function categoricalDriftValue(
+  reference: CategoricalProfile,
+  current: CategoricalProfile,
+  test: ProfileDriftTest,
+): number {
+  if (test === 'chisquare') {
+    return chiSquareCategorical(
+      new Map(Object.entries(reference.counts)),
+      new Map(Object.entries(current.counts)),
+    ).pValue;
   }
-  throw invalidParameter(`reference is ${reference.kind} but current is ${current.kind}`);
+  const keys = [...new Set([...Object.keys(reference.counts), ...Object.keys(current.counts)])].sort();
+  const ref = keys.map((key) => reference.counts[key] ?? 0);
+  const cur = keys.map((key) => current.counts[key] ?? 0);
+  if (test === 'jensenshannon') return jensenShannonDistance(ref, cur);
+  if (test === 'psi') {
+    const share = (counts: number[], n: number) => counts.map((c) => (c + 0.5) / (n + 0.5 * keys.length));
+    return populationStabilityIndex(share(ref, reference.count), share(cur, current.count));
+  }
+  throw invalidParameter(`drift test '${test}' applies to numeric columns only`);
+}
+
+/** Largest distance between the two sketched CDFs. */
+function sketchKs(a: QuantileSketch, b: QuantileSketch): number {
+  const pa = sketchPoints(a);
+  const pb = sketchPoints(b);
+  let i = 0;
+  let j = 0;
+  let ca = 0;
+  let cb = 0;
+  let statistic = 0;
+  while (i < pa.length || j < pb.length) {
+    const va = pa[i]?.value ?? Number.POSITIVE_INFINITY;
+    const vb = pb[j]?.value ?? Number.POSITIVE_INFINITY;
+    const v = Math.min(va, vb);
+    while (i < pa.length && (pa[i] as { value: number }).value === v)
+      ca += (pa[i++] as { count: number }).count;
+    while (j < pb.length && (pb[j] as { value: number }).value === v)
+      cb += (pb[j++] as { count: number }).count;
+    statistic = Math.max(statistic, Math.abs(ca / a.count - cb / b.count));
+  }
+  return statistic;
+}
+
+/** ∫ |F_a(x) − F_b(x)| dx between the two sketched distributions. */
+function sketchWasserstein(a: QuantileSketch, b: QuantileSketch): number {
+  const pa = sketchPoints(a);
+  const pb = sketchPoints(b);
+  let i = 0;
+  let j = 0;
+  let ca = 0;
+  let cb = 0;
+  let previous = Number.NaN;
+  let distance = 0;
+  while (i < pa.length || j < pb.length) {
+    const va = pa[i]?.value ?? Number.POSITIVE_INFINITY;
+    const vb = pb[j]?.value ?? Number.POSITIVE_INFINITY;
+    const v = Math.min(va, vb);
+    if (!Number.isNaN(previous)) distance += Math.abs(ca / a.count - cb / b.count) * (v - previous);
+    while (i < pa.length && (pa[i] as { value: number }).value === v)
+      ca += (pa[i++] as { count: number }).count;
+    while (j < pb.length && (pb[j] as { value: number }).value === v)
+      cb += (pb[j++] as { count: number }).count;
+    previous = v;
+  }
+  return distance;
 }
 
 function countBins(values: readonly number[], edges: readonly number[]): number[] {

@@ -61,6 +61,7 @@ interface ResolvedSource {
  */
 export function createRegistryService({ metadata, blobs, clock, tracking }: RegistryDeps) {
   const store = createRegistryStore(metadata);
+  const versionListeners: ((version: ModelVersion) => void)[] = [];
   const db = store.db;
 
   const requireModel = async (trx: Db, name: string) => {
@@ -460,7 +461,7 @@ export function createRegistryService({ metadata, blobs, clock, tracking }: Regi
       const lineage = lineageOf(run);
       const metricsSnapshot = Object.fromEntries((run?.data.metrics ?? []).map((m) => [m.key, m.value]));
       const params = Object.fromEntries((run?.data.params ?? []).map((p) => [p.key, p.value]));
-      return store.transaction(async (trx) => {
+      const created = await store.transaction(async (trx) => {
         await requireModel(trx, input.name);
         const version = (await store.maxVersion(trx, input.name)) + 1;
         const now = clock.nowMs();
@@ -495,6 +496,16 @@ export function createRegistryService({ metadata, blobs, clock, tracking }: Regi
         const [created] = await toVersions(trx, [row]);
         return created as ModelVersion;
       });
+      for (const listener of versionListeners) listener(created);
+      return created;
+    },
+
+    /**
+     * Calls `listener` after every committed version registration (monitoring captures reference profiles).
+     * Listeners must not throw; they run after the response is decided.
+     */
+    onVersionCreated(listener: (version: ModelVersion) => void): void {
+      versionListeners.push(listener);
     },
 
     async getModelVersion(name: string, version: string): Promise<ModelVersion> {

@@ -1,4 +1,13 @@
 import type { EndpointView } from '../deployments/index.js';
+import type {
+  DefinitionChange,
+  Definitions,
+  EndpointBinding,
+  MaterializeResult,
+  OnlineFeaturesResponse,
+} from '../features/index.js';
+import type { DatasetComparison, LabelOutcome, MonitorResult } from '../monitoring/index.js';
+import type { PipelineRunView, PipelineView } from '../pipelines/index.js';
 import type { ModelVersion, ModelVersionDetail, RegisteredModel } from '../registry/index.js';
 import type { Experiment, KeyValue, Metric, Run, RunStatus, ViewType } from '../tracking/index.js';
 
@@ -67,6 +76,28 @@ export function createClient(options: ClientOptions) {
       );
     }
     return parsed as T;
+  }
+
+  /** A GET (or a POST with `body`) answered with text, e.g. an HTML report. */
+  async function callText(path: string, query?: Query, body?: object): Promise<string> {
+    const url = new URL(`${base}${path}`);
+    for (const [key, value] of Object.entries(query ?? {}))
+      if (value !== undefined) url.searchParams.append(key, String(value));
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+    const response = await fetch(url, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers,
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await response.text();
+    if (!response.ok) {
+      const error = safeJson(text) as { error_code?: string; message?: string };
+      throw new SlipwayApiError(response.status, error.error_code ?? 'UNKNOWN', error.message ?? text);
+    }
+    return text;
   }
 
   const mlflow = (path: string) => `/api/2.0/mlflow${path}`;
@@ -361,6 +392,43 @@ export function createClient(options: ClientOptions) {
       call<EndpointView>('POST', `/api/v1/endpoints/${encodeURIComponent(endpoint)}/rollback`, {}),
     rollout: (endpoint: string, action: 'promote' | 'pause' | 'resume' | 'abort') =>
       call<EndpointView>('POST', `/api/v1/endpoints/${encodeURIComponent(endpoint)}/rollout/${action}`, {}),
+
+    // Pipelines: /api/v1/pipelines and /api/v1/pipeline-runs.
+    /** Applies a spec (YAML text); `workingDir` is the spec's folder as the server sees it. */
+    applyPipeline: (spec: string, workingDir: string, source?: string) =>
+      call<{ pipeline: PipelineView; changed: boolean }>('POST', '/api/v1/pipelines', {
+        spec,
+        working_dir: workingDir,
+        ...(source !== undefined && { source }),
+      }),
+    listPipelines: async () =>
+      (await call<{ pipelines: PipelineView[] }>('GET', '/api/v1/pipelines')).pipelines,
+    getPipeline: (name: string) =>
+      call<PipelineView & { spec: string }>('GET', `/api/v1/pipelines/${encodeURIComponent(name)}`),
+    startPipelineRun: (name: string, params?: Record<string, string | number | boolean>) =>
+      call<PipelineRunView>('POST', `/api/v1/pipelines/${encodeURIComponent(name)}/runs`, {
+        ...(params !== undefined && { params }),
+      }),
+    listPipelineRuns: async (name: string, limit?: number) =>
+      (
+        await call<{ runs: PipelineRunView[] }>(
+          'GET',
+          `/api/v1/pipelines/${encodeURIComponent(name)}/runs`,
+          undefined,
+          { limit },
+        )
+      ).runs,
+    getPipelineRun: (id: string) =>
+      call<PipelineRunView>('GET', `/api/v1/pipeline-runs/${encodeURIComponent(id)}`),
+    pipelineStepLogs: async (id: string, step: string) =>
+      (
+        await call<{ log: string }>(
+          'GET',
+          `/api/v1/pipeline-runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/logs`,
+        )
+      ).log,
+    resumePipelineRun: (id: string) =>
+      call<PipelineRunView>('POST', `/api/v1/pipeline-runs/${encodeURIComponent(id)}/resume`, {}),
     setModelCard: (name: string, version: string, markdown: string) =>
       call<ModelVersionDetail>(
         'PUT',
@@ -369,10 +437,181 @@ export function createClient(options: ClientOptions) {
           markdown,
         },
       ),
+
+    // Feature store: Feast's online API and Slipway's /api/v1/features.
+    applyFeatures: (definitions: object, options: { force?: boolean; dryRun?: boolean } = {}) =>
+      call<{ version: number; applied: boolean; changes: DefinitionChange[] }>(
+        'POST',
+        '/api/v1/features/apply',
+        {
+          definitions,
+          ...(options.force !== undefined && { force: options.force }),
+          ...(options.dryRun !== undefined && { dry_run: options.dryRun }),
+        },
+      ),
+    featureRegistry: () =>
+      call<{ version: number; definitions: Definitions }>('GET', '/api/v1/features/registry'),
+    listFeatures: () =>
+      call<{ version: number; objects: { kind: string; name: string; detail: string }[] }>(
+        'GET',
+        '/api/v1/features',
+      ),
+    /** Feast's get-online-features: `features` ('view:field') or `featureService`, column-major entities. */
+    getOnlineFeatures: (input: {
+      features?: string[];
+      featureService?: string;
+      entities: Record<string, unknown[]>;
+      fullFeatureNames?: boolean;
+    }) =>
+      call<OnlineFeaturesResponse>('POST', '/get-online-features', {
+        ...(input.features !== undefined && { features: input.features }),
+        ...(input.featureService !== undefined && { feature_service: input.featureService }),
+        entities: input.entities,
+        ...(input.fullFeatureNames !== undefined && { full_feature_names: input.fullFeatureNames }),
+      }),
+    pushFeatures: (view: string, df: Record<string, unknown[]>) =>
+      call<{ rows: number; written: number }>('POST', '/push', { push_source_name: view, df }),
+    materializeFeatures: (input: { start: string | number; end: string | number; views?: string[] }) =>
+      call<{ results: MaterializeResult[] }>('POST', '/api/v1/features/materialize', input),
+    materializeFeaturesIncremental: (input: { end?: string | number; views?: string[] } = {}) =>
+      call<{ results: MaterializeResult[] }>('POST', '/api/v1/features/materialize-incremental', input),
+    /** A point-in-time training set computed by the server (inline rows, or Parquet at `output_path`). */
+    historicalFeatures: (input: {
+      features?: string[];
+      feature_service?: string;
+      entity_rows?: Record<string, unknown>[];
+      entity_path?: string;
+      entity_sql?: string;
+      timestamp_column?: string;
+      full_feature_names?: boolean;
+      output_path?: string;
+      run_id?: string;
+      dataset_name?: string;
+    }) =>
+      call<{
+        row_count: number;
+        columns: { name: string; type: string }[];
+        rows?: Record<string, unknown>[];
+        output_path?: string;
+        digest?: string;
+      }>('POST', '/api/v1/features/historical', input),
+    bindEndpointFeatures: (endpoint: string, featureService: string, entityInputs?: Record<string, string>) =>
+      call<EndpointBinding>('PUT', `/api/v1/features/endpoint-bindings/${encodeURIComponent(endpoint)}`, {
+        feature_service: featureService,
+        ...(entityInputs !== undefined && { entity_inputs: entityInputs }),
+      }),
+    unbindEndpointFeatures: (endpoint: string) =>
+      call<object>('DELETE', `/api/v1/features/endpoint-bindings/${encodeURIComponent(endpoint)}`),
+    listFeatureBindings: async () =>
+      (await call<{ bindings: EndpointBinding[] }>('GET', '/api/v1/features/endpoint-bindings')).bindings,
+    // Monitoring
+    configureMonitor: (endpoint: string, settings: Record<string, unknown>) =>
+      call<Record<string, unknown>>(
+        'PUT',
+        `/api/v1/endpoints/${encodeURIComponent(endpoint)}/monitor`,
+        settings,
+      ),
+    getMonitor: (endpoint: string) =>
+      call<MonitorStatus>('GET', `/api/v1/endpoints/${encodeURIComponent(endpoint)}/monitor`),
+    listMonitors: async () => (await call<{ monitors: MonitorStatus[] }>('GET', '/api/v1/monitors')).monitors,
+    runMonitor: (endpoint: string) =>
+      call<MonitorResult>('POST', `/api/v1/endpoints/${encodeURIComponent(endpoint)}/monitor/run`),
+    monitorReport: (endpoint: string, range: { from?: string; to?: string } = {}) =>
+      call<MonitorResult>(
+        'GET',
+        `/api/v1/endpoints/${encodeURIComponent(endpoint)}/monitor/report`,
+        undefined,
+        {
+          from: range.from,
+          to: range.to,
+        },
+      ),
+    monitorReportHtml: (endpoint: string, range: { from?: string; to?: string } = {}) =>
+      callText(`/api/v1/endpoints/${encodeURIComponent(endpoint)}/monitor/report`, {
+        from: range.from,
+        to: range.to,
+        format: 'html',
+      }),
+    sendLabels: (endpoint: string, labels: { request_id: string; row?: number; label: number }[]) =>
+      call<LabelOutcome>('POST', `/api/v1/endpoints/${encodeURIComponent(endpoint)}/labels`, { labels }),
+    setAlertRule: (
+      endpoint: string,
+      name: string,
+      rule: {
+        expression: string;
+        webhook_url?: string;
+        webhook_format?: 'json' | 'slack';
+        pipeline?: string;
+      },
+    ) =>
+      call<AlertRuleView>(
+        'PUT',
+        `/api/v1/endpoints/${encodeURIComponent(endpoint)}/alert-rules/${encodeURIComponent(name)}`,
+        rule,
+      ),
+    listAlertRules: async (endpoint: string) =>
+      (
+        await call<{ rules: AlertRuleView[] }>(
+          'GET',
+          `/api/v1/endpoints/${encodeURIComponent(endpoint)}/alert-rules`,
+        )
+      ).rules,
+    deleteAlertRule: (endpoint: string, name: string) =>
+      call<object>(
+        'DELETE',
+        `/api/v1/endpoints/${encodeURIComponent(endpoint)}/alert-rules/${encodeURIComponent(name)}`,
+      ),
+    alertEvents: async (endpoint: string) =>
+      (
+        await call<{ events: Record<string, unknown>[] }>(
+          'GET',
+          `/api/v1/endpoints/${encodeURIComponent(endpoint)}/alert-events`,
+        )
+      ).events,
+    setReference: (model: string, version: string, source: { path: string } | { sql: string }) =>
+      call<{ rows: number; columns: string[] }>(
+        'PUT',
+        `/api/v1/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}/reference`,
+        source,
+      ),
+    compareDatasets: (input: {
+      reference: { path: string } | { sql: string };
+      current: { path: string } | { sql: string };
+      columns?: string[];
+    }) => call<DatasetComparison>('POST', '/api/v1/monitoring/compare', input),
+    compareDatasetsHtml: async (input: {
+      reference: { path: string } | { sql: string };
+      current: { path: string } | { sql: string };
+      columns?: string[];
+    }) => callText('/api/v1/monitoring/compare', undefined, { ...input, format: 'html' }),
   };
 }
 
 export type SlipwayClient = ReturnType<typeof createClient>;
+
+/** An alert rule and its state, as the API answers. */
+export interface AlertRuleView {
+  name: string;
+  endpoint: string;
+  expression: string;
+  webhook_url?: string;
+  webhook_format: string;
+  pipeline?: string;
+  state: string;
+  state_since: number;
+  last_value?: number;
+}
+
+/** A monitor's settings, label counts, rules and latest result. */
+export interface MonitorStatus {
+  endpoint: string;
+  config: Record<string, unknown>;
+  task: string;
+  last_run_at: number | null;
+  labels: { accepted: number; unknown: number; duplicate: number; conflicting: number };
+  latest?: MonitorResult;
+  rules: AlertRuleView[];
+}
 
 function safeJson(text: string): unknown {
   try {

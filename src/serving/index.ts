@@ -7,6 +7,7 @@ export {
   type PayloadRecord,
   type PayloadSink,
 } from './payload-log.js';
+export { decodeInvocation } from './protocols/invocations.js';
 export { type EndpointRouter, servingRoutes } from './routes.js';
 export type { LoadedModel, ModelRuntime } from './runtime/model-runtime.js';
 export { createOnnxRuntime } from './runtime/onnx-runtime.js';

@@ -9,6 +9,7 @@ const record = (model: string, i: number): PayloadRecord => ({
   timestampMs: Date.UTC(2026, 0, 1, 10),
   model,
   version: '1',
+  rows: 1,
   latencyMs: 1,
   inputs: { x: [i] },
   outputs: { y: [i * 2] },

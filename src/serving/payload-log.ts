@@ -12,6 +12,8 @@ export interface PayloadRecord {
   endpoint?: string;
   /** A shadow's copy of an endpoint's request (its answer was not returned to the caller). */
   shadow?: boolean;
+  /** Rows in the request: each input's values hold `rows` × its row width, row-major. */
+  rows: number;
   latencyMs: number;
   inputs: Record<string, unknown[]>;
   outputs: Record<string, unknown[]>;
@@ -45,23 +47,31 @@ export function createPayloadLogger(sink: PayloadSink, options: PayloadLoggerOpt
   const timer = setInterval(() => void flush(), options.flushIntervalMs);
   timer.unref();
 
-  async function flush(): Promise<void> {
-    if (writing || buffer.length === 0) return;
-    writing = true;
-    try {
-      while (buffer.length > 0) {
-        const batch = buffer.slice(0, options.maxBatch);
-        buffer = buffer.slice(batch.length);
-        try {
-          await sink.write(batch);
-          options.onWritten?.(batch.length);
-        } catch {
-          options.onDropped?.(batch.length);
-        }
+  let inFlight: Promise<void> | undefined;
+
+  async function drainBuffer(): Promise<void> {
+    while (buffer.length > 0) {
+      const batch = buffer.slice(0, options.maxBatch);
+      buffer = buffer.slice(batch.length);
+      try {
+        await sink.write(batch);
+        options.onWritten?.(batch.length);
+      } catch {
+        options.onDropped?.(batch.length);
       }
-    } finally {
-      writing = false;
     }
+  }
+
+  /** Writes everything buffered; a call during a write waits for it and then writes what came in meanwhile. */
+  async function flush(): Promise<void> {
+    while (inFlight !== undefined) await inFlight;
+    if (buffer.length === 0) return;
+    writing = true;
+    inFlight = drainBuffer().finally(() => {
+      writing = false;
+      inFlight = undefined;
+    });
+    await inFlight;
   }
 
   return {

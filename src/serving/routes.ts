@@ -37,6 +37,20 @@ export interface EndpointRouter {
     | undefined;
 }
 
+/**
+ * Endpoint request enrichment (the features domain): an endpoint bound to a feature service gets its features
+ * added to the request body before decoding. `has` is synchronous so unbound endpoints pay no await.
+ */
+export interface RequestEnricher {
+  has(endpoint: string): boolean;
+  enrich(
+    endpoint: string,
+    body: unknown,
+    signature: ServedModel['signature'],
+    protocol: 'v2' | 'invocations',
+  ): Promise<unknown>;
+}
+
 /** How the response names the version that answered (V2 body field and a header, for every protocol). */
 const VERSION_HEADER = 'x-slipway-model-version';
 
@@ -46,7 +60,11 @@ const VERSION_HEADER = 'x-slipway-model-version';
  */
 export function servingRoutes(
   serving: ServingService,
-  options: { defaultModel?: () => string | undefined; router?: EndpointRouter } = {},
+  options: {
+    defaultModel?: () => string | undefined;
+    router?: EndpointRouter;
+    enricher?: RequestEnricher;
+  } = {},
 ) {
   return async (app: FastifyInstance): Promise<void> => {
     app.get(
@@ -92,6 +110,18 @@ export function servingRoutes(
       return { model: serving.get(params.model, params.version) };
     };
     const find = (request: FastifyRequest): ServedModel => target(request).model;
+    /** The body to decode: enriched with features when the request names an endpoint bound to a service. */
+    const bodyFor = (
+      chosen: { model: ServedModel; routed?: Routed },
+      request: FastifyRequest,
+      protocol: 'v2' | 'invocations',
+    ): unknown => {
+      const enricher = options.enricher;
+      if (chosen.routed === undefined || enricher === undefined) return request.body;
+      const endpoint = (request.params as { model: string }).model;
+      if (!enricher.has(endpoint)) return request.body;
+      return enricher.enrich(endpoint, request.body, chosen.model.signature, protocol);
+    };
 
     /** Runs a decoded request, reports the outcome to the endpoint's router, and mirrors it to a shadow. */
     const execute = async (
@@ -162,7 +192,9 @@ export function servingRoutes(
         async (request, reply) => {
           const chosen = target(request);
           const model = chosen.model;
-          const decoded = decode(model, () => decodeV2Request(request.body, model.signature));
+          const pending = bodyFor(chosen, request, 'v2');
+          const body = pending instanceof Promise ? await pending : pending;
+          const decoded = decode(model, () => decodeV2Request(body, model.signature));
           const timeoutMs = headerTimeout(request);
           if (timeoutMs !== undefined && decoded.timeoutMs === undefined) decoded.timeoutMs = timeoutMs;
           const result = await execute(chosen, decoded, request.id);
@@ -288,7 +320,9 @@ export function servingRoutes(
       reply: FastifyReply,
     ) => {
       const model = chosen.model;
-      const decoded = decode(model, () => decodeInvocation(request.body, model.signature));
+      const pending = bodyFor(chosen, request, 'invocations');
+      const body = pending instanceof Promise ? await pending : pending;
+      const decoded = decode(model, () => decodeInvocation(body, model.signature));
       const timeoutMs = headerTimeout(request);
       const v2: DecodedRequest = {
         inputs: decoded.inputs,

@@ -246,6 +246,7 @@ export function createServingService(deps: ServingDeps) {
             version: model.version,
             ...(context.endpoint !== undefined && { endpoint: context.endpoint }),
             ...(context.shadow === true && { shadow: true }),
+            rows: request.rows,
             latencyMs,
             inputs: inputsForLog,
             outputs: jsonOf(result.outputs),

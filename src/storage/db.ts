@@ -25,7 +25,12 @@ const NUMERIC_OID = 1700;
 export async function openMetadataDb(url: string): Promise<MetadataDb> {
   const opened =
     url.startsWith('postgres://') || url.startsWith('postgresql://') ? openPostgres(url) : openSqlite(url);
-  const migrator = new Migrator({ db: opened.db, provider: migrationProvider(opened.dialect) });
+  // Domains add their migrations independently; each creates only its own tables, so order across domains is free.
+  const migrator = new Migrator({
+    db: opened.db,
+    provider: migrationProvider(opened.dialect),
+    allowUnorderedMigrations: true,
+  });
   const { error } = await migrator.migrateToLatest();
   if (error !== undefined) {
     await opened.close();

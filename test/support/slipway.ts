@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveServerConfig } from '../../src/core/config.js';
 import { createClient, type SlipwayClient } from '../../src/sdk/index.js';
-import { createSlipway, type Slipway } from '../../src/server.js';
+import { createSlipway, type Slipway, type SlipwayOptions } from '../../src/server.js';
 
 export interface TestServer {
   url: string;
@@ -14,7 +14,9 @@ export interface TestServer {
 }
 
 /** A real Slipway server on a loopback port, on a temp data dir (SQLite unless `db` names PostgreSQL). */
-export async function startTestServer(options: { db?: string } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { db?: string; slipway?: Omit<SlipwayOptions, 'logger'> } = {},
+): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'slipway-test-'));
   const config = resolveServerConfig({
     dataDir,
@@ -23,6 +25,7 @@ export async function startTestServer(options: { db?: string } = {}): Promise<Te
     ...(options.db !== undefined && { db: options.db }),
   });
   const slipway = await createSlipway(config, {
+    ...options.slipway,
     logger: process.env.SLIPWAY_TEST_LOG === '1' ? { level: 'error' } : false,
   });
   const address = await slipway.app.listen({ host: '127.0.0.1', port: 0 });

@@ -166,6 +166,22 @@ export function parseSketch(json: string): QuantileSketch {
   };
 }
 
+/**
+ * The sketched distribution as ascending (value, count) points: each bucket at its representative value, clamped
+ * to [min, max]. Every input value is within alpha·|x| of its point, so distances computed on these points
+ * (Kolmogorov–Smirnov, Wasserstein) are those of the data with each value moved by at most alpha·|x|.
+ */
+export function sketchPoints(sketch: QuantileSketch): { value: number; count: number }[] {
+  const g = gamma(sketch.alpha);
+  const value = (index: number): number => (2 * g ** index) / (g + 1);
+  const clamp = (v: number) => Math.min(Math.max(v, sketch.min), sketch.max);
+  const points: { value: number; count: number }[] = [];
+  for (const [i, c] of sortedEntries(sketch.negative, -1)) points.push({ value: clamp(-value(i)), count: c });
+  if (sketch.zeroCount > 0) points.push({ value: clamp(0), count: sketch.zeroCount });
+  for (const [i, c] of sortedEntries(sketch.positive, 1)) points.push({ value: clamp(value(i)), count: c });
+  return points;
+}
+
 function gamma(alpha: number): number {
   return (1 + alpha) / (1 - alpha);
 }
