@@ -100,32 +100,30 @@ async function load(
   url: string,
   rows: number,
   mode: { rate: number } | { concurrency: number },
+  path = '/get-online-features',
 ): Promise<Result> {
-  const target = new URL('/get-online-features', url);
+  const target = new URL(path, url);
+  // rows = 0: the baseline, a GET of the liveness route (the server's floor: HTTP, hooks, no feature work).
+  const method = rows === 0 ? 'GET' : 'POST';
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const latencies: number[] = [];
   let sent = 0;
   let failed = 0;
   const one = () =>
     new Promise<void>((resolve) => {
-      const body = bodyFor(rows, sent++);
+      const body = rows === 0 ? '' : bodyFor(rows, sent);
+      sent++;
       const started = performance.now();
-      const req = request(
-        target,
-        {
-          method: 'POST',
-          agent,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => {
-            if (res.statusCode === 200) latencies.push(performance.now() - started);
-            else failed++;
-            resolve();
-          });
-        },
-      );
+      const headers =
+        rows === 0 ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+      const req = request(target, { method, agent, headers }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode === 200) latencies.push(performance.now() - started);
+          else failed++;
+          resolve();
+        });
+      });
       req.on('error', () => {
         failed++;
         resolve();
@@ -184,7 +182,20 @@ async function main(): Promise<void> {
         child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
       });
       await load(url, 1, { concurrency: 8 }); // warm-up: JIT, SQLite page cache, connections
+      const baseline = await load(url, 0, { concurrency: 32 }, '/v2/health/live');
+      rowsOut.push({
+        store: name,
+        scenario: 'baseline GET /v2/health/live, max (32 conns)',
+        rps: baseline.rps,
+        vs_baseline: '1.00x',
+        p50_ms: baseline.p50Ms.toFixed(3),
+        p99_ms: baseline.p99Ms.toFixed(3),
+        max_ms: baseline.maxMs.toFixed(1),
+        failed: baseline.failed,
+      });
+      process.stdout.write(`${JSON.stringify(rowsOut.at(-1))}\n`);
       const scenarios: [string, number, { rate: number } | { concurrency: number }][] = [
+        ['1 x 10, 1000 RPS', 1, { rate: 1000 }],
         ['1 x 10, 5000 RPS', 1, { rate: 5000 }],
         ['1 x 10, max (32 conns)', 1, { concurrency: 32 }],
         ['100 x 10, 100 RPS', 100, { rate: 100 }],
@@ -197,6 +208,8 @@ async function main(): Promise<void> {
           store: name,
           scenario: label,
           rps: r.rps,
+          // Throughput against the floor only means something when both run flat out.
+          vs_baseline: 'concurrency' in mode ? `${(r.rps / baseline.rps).toFixed(2)}x` : '-',
           p50_ms: r.p50Ms.toFixed(3),
           p99_ms: r.p99Ms.toFixed(3),
           max_ms: r.maxMs.toFixed(1),

@@ -178,7 +178,8 @@ export async function createServices(
     online: config.onlineStore.startsWith('sqlite:')
       ? createSqliteOnlineStore(config.onlineStore.slice('sqlite:'.length))
       : createRedisOnlineStore(config.onlineStore),
-    offline: createOfflineStore(),
+    // Bounded: large point-in-time joins and materializations spill to disk instead of growing the process.
+    offline: createOfflineStore({ memoryLimit: '2GB', tempDirectory: join(config.dataDir, 'duckdb-tmp') }),
     logInputs: (runId, datasets) => tracking.logInputs(runId, datasets),
   });
   await features.refresh();

@@ -8,6 +8,7 @@ import { registerGateCommand } from './gate.js';
 import { registerModelsCommands } from './models.js';
 import { registerMonitorCommands } from './monitor.js';
 import { registerPipelineCommands } from './pipelines.js';
+import { registerQuickstartCommand } from './quickstart.js';
 import { registerRunsCommands } from './runs.js';
 import { registerServeCommands } from './serve.js';
 import { registerServerCommand } from './server.js';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .version(VERSION)
     .showHelpAfterError();
   registerServerCommand(program);
+  registerQuickstartCommand(program);
   registerExperimentsCommands(program);
   registerRunsCommands(program);
   registerModelsCommands(program);

@@ -40,6 +40,16 @@ export async function listenUntilSignalled(
   port: number,
   what: string,
 ): Promise<void> {
+  closeOnSignals(slipway);
+  const address = await slipway.app.listen({ host, port });
+  slipway.app.log.info(
+    { database: slipway.services.metadata.location },
+    `${what} listening on ${address} (API docs at ${address}/docs)`,
+  );
+}
+
+/** On SIGTERM/SIGINT: stop accepting, drain in-flight work, exit 0 (1 if the shutdown itself fails). */
+export function closeOnSignals(slipway: Slipway): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -55,9 +65,4 @@ export async function listenUntilSignalled(
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  const address = await slipway.app.listen({ host, port });
-  slipway.app.log.info(
-    { database: slipway.services.metadata.location },
-    `${what} listening on ${address} (API docs at ${address}/docs)`,
-  );
 }

@@ -681,6 +681,15 @@ export function createDeploymentService(deps: DeploymentDeps) {
     },
 
     /** The shadow comparison of an endpoint: agreement rate, mean absolute difference, latency per version. */
+    /**
+     * Hands a version another part of the process loaded (monitoring's reference predictions) to the release
+     * sweep: unloaded after the grace period unless an endpoint routes to it by then.
+     */
+    releaseWhenUnused(model: string, version: string): void {
+      loadedForEndpoints.add(`${model}/${version}`);
+      scheduleRelease();
+    },
+
     shadowReport(name: string) {
       const stats = shadows.get(name);
       if (stats === undefined) return { requests: 0 };

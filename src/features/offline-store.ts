@@ -58,11 +58,19 @@ export const MAX_INLINE_ROWS = 100_000;
  * DuckDB (no rows pass through JS unless an on-demand transform needs them); materialization streams the
  * latest row per key in chunks, so memory stays bounded whatever the source's size.
  */
-export function createOfflineStore(options: { memoryLimit?: string; threads?: number } = {}) {
+export function createOfflineStore(
+  options: {
+    /** DuckDB's memory limit, e.g. `2GB`; past it, joins and sorts spill to `tempDirectory`. */
+    memoryLimit?: string;
+    tempDirectory?: string;
+    threads?: number;
+  } = {},
+) {
   let instance: Promise<DuckDBInstance> | undefined;
   const open = async (): Promise<DuckDBConnection> => {
     instance ??= DuckDBInstance.create(':memory:', {
       ...(options.memoryLimit !== undefined && { memory_limit: options.memoryLimit }),
+      ...(options.tempDirectory !== undefined && { temp_directory: options.tempDirectory }),
       ...(options.threads !== undefined && { threads: String(options.threads) }),
     });
     const connection = await (await instance).connect();

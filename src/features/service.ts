@@ -337,7 +337,7 @@ export function createFeatureService(deps: FeatureDeps) {
             statuses[i] = 'NOT_FOUND';
             timestamps[i] = EPOCH;
           } else {
-            timestamps[i] = new Date(record.eventTsMs).toISOString();
+            timestamps[i] = isoTimestamp(record.eventTsMs);
             if (ttlMs > 0 && nowMs - record.eventTsMs > ttlMs) statuses[i] = 'OUTSIDE_MAX_AGE';
             else {
               statuses[i] = 'PRESENT';
@@ -592,6 +592,19 @@ export function createFeatureService(deps: FeatureDeps) {
 }
 
 export type FeatureService = ReturnType<typeof createFeatureService>;
+
+const isoCache = new Map<number, string>();
+
+/** Feast's timestamp form (`2021-04-12T10:59:42Z`, milliseconds only when there are some); memoized, bounded. */
+function isoTimestamp(ms: number): string {
+  let text = isoCache.get(ms);
+  if (text === undefined) {
+    text = new Date(ms).toISOString().replace('.000Z', 'Z');
+    if (isoCache.size >= 10_000) isoCache.clear();
+    isoCache.set(ms, text);
+  }
+  return text;
+}
 
 function describeChange(change: DefinitionChange): string {
   return `${change.kind} '${change.name}' ${change.change}${change.details.length > 0 ? ` (${change.details.join(', ')})` : ''}`;

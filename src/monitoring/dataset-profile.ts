@@ -96,7 +96,7 @@ export function mergeDatasetProfiles(a: DatasetProfile, b: DatasetProfile): Data
   const columns: Record<string, ColumnProfile> = { ...a.columns };
   for (const [name, profile] of Object.entries(b.columns)) {
     const mine = columns[name];
-    columns[name] = mine === undefined ? profile : mergeProfiles(mine, profile);
+    columns[name] = mine === undefined ? profile : mergeProfiles(mine, profile, { dropMismatchedBins: true });
   }
   const merged: DatasetProfile = {
     rows: a.rows + b.rows,
@@ -155,6 +155,8 @@ export interface ColumnReport {
   kind: 'numeric' | 'categorical';
   /** Absent when the current window has no values for the column. */
   drift?: ProfileDrift;
+  /** Why the chosen test could not be computed, when it could not. */
+  drift_error?: string;
   quality: ColumnQuality;
   reference: ColumnSummary;
   current: ColumnSummary;
@@ -210,10 +212,15 @@ export function compareProfiles(
     };
     if (cur.count > 0 && ref.count > 0) {
       const override = options.tests?.[name];
-      report.drift = profileDrift(ref, cur, {
-        ...(override?.test !== undefined && { test: override.test }),
-        ...(override?.threshold !== undefined && { threshold: override.threshold }),
-      });
+      try {
+        report.drift = profileDrift(ref, cur, {
+          ...(override?.test !== undefined && { test: override.test }),
+          ...(override?.threshold !== undefined && { threshold: override.threshold }),
+        });
+      } catch (error) {
+        // A chosen test these profiles cannot answer: said in the report, the other columns still judged.
+        report.drift_error = (error as Error).message;
+      }
     }
     if (role === 'feature') {
       missing += cur.missing;

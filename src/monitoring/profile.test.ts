@@ -38,7 +38,7 @@ describe('mergeable profiles', () => {
     const union = profileColumn(current, bins) as NumericProfile;
     const merged = windows(current, 3)
       .map((w) => profileColumn(w, bins))
-      .reduce(mergeProfiles) as NumericProfile;
+      .reduce((a, b) => mergeProfiles(a, b)) as NumericProfile;
     expect(merged.count).toBe(union.count);
     expect(merged.missing).toBe(2);
     expect(merged.min).toBe(union.min);
@@ -63,7 +63,7 @@ describe('mergeable profiles', () => {
     );
     const merged = windows(values, 4)
       .map((w) => profileColumn(w))
-      .reduce(mergeProfiles);
+      .reduce((a, b) => mergeProfiles(a, b));
     expect(merged).toEqual(profileColumn(values));
   });
 
@@ -80,7 +80,7 @@ describe('mergeable profiles', () => {
           referenceProfile,
           windows(current, 6)
             .map((w) => profileColumn(w, bins))
-            .reduce(mergeProfiles),
+            .reduce((a, b) => mergeProfiles(a, b)),
           { test },
         );
         expect(fromWindows, test).toEqual(fromUnion);

@@ -113,7 +113,11 @@ export function profileColumn(values: readonly unknown[], spec?: ColumnSpec | Qu
 }
 
 /** The profile of the union of the two profiled samples. */
-export function mergeProfiles(a: ColumnProfile, b: ColumnProfile): ColumnProfile {
+export function mergeProfiles(
+  a: ColumnProfile,
+  b: ColumnProfile,
+  options: { dropMismatchedBins?: boolean } = {},
+): ColumnProfile {
   if (a.kind !== b.kind) throw invalidParameter(`cannot merge a ${a.kind} profile with a ${b.kind} one`);
   if (a.kind === 'categorical' && b.kind === 'categorical') {
     const counts = { ...a.counts };
@@ -140,6 +144,9 @@ export function mergeProfiles(a: ColumnProfile, b: ColumnProfile): ColumnProfile
   };
   if (x.bins !== undefined || y.bins !== undefined) {
     if (x.bins === undefined || y.bins === undefined || x.bins.edges.join() !== y.bins.edges.join()) {
+      // Windows profiled against different references (a version change): the exact parts still merge, and
+      // the sketch-based tests still apply; bin counts do not.
+      if (options.dropMismatchedBins === true) return merged;
       throw invalidParameter('cannot merge profiles binned on different edges');
     }
     merged.bins = { edges: x.bins.edges, counts: x.bins.counts.map((n, i) => n + (y.bins?.counts[i] ?? 0)) };
@@ -224,9 +231,13 @@ function numericDriftValue(
   }
   if (test === 'chisquare')
     throw invalidParameter("drift test 'chisquare' applies to categorical columns only");
-  if (reference.bins === undefined || current.bins === undefined)
+  if (
+    reference.bins === undefined ||
+    current.bins === undefined ||
+    reference.bins.edges.join() !== current.bins.edges.join()
+  )
     throw invalidParameter(
-      `drift test '${test}' on a numeric column needs both profiles binned on the reference edges`,
+      `drift test '${test}' on a numeric column needs both profiles binned on the reference edges; use ks or wasserstein`,
     );
   const k = reference.bins.counts.length;
   const share = (counts: number[], n: number) => counts.map((c) => (c + 0.5) / (n + 0.5 * k));

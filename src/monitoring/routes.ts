@@ -119,8 +119,24 @@ export function monitoringRoutes(monitoring: MonitoringService) {
     );
     app.post(
       '/api/v1/endpoints/:endpoint/monitor/run',
-      { config: { permission: write }, schema: { summary: 'Run the monitor now over its window', tags } },
-      async (request) => monitoring.run(parseInput(endpointParams, request.params).endpoint),
+      {
+        config: { permission: write },
+        schema: {
+          summary: 'Run the monitor now over its window (or over from/to), evaluating alert rules',
+          tags,
+        },
+      },
+      async (request) => {
+        const { endpoint } = parseInput(endpointParams, request.params);
+        const body = parseInput(
+          z.object({ from: timeSchema.optional(), to: timeSchema.optional() }),
+          request.body,
+        );
+        if ((body.from === undefined) !== (body.to === undefined))
+          throw invalidParameter("run: give both 'from' and 'to', or neither");
+        const window = body.from === undefined ? undefined : { start: body.from, end: body.to as number };
+        return monitoring.run(endpoint, undefined, window);
+      },
     );
     app.get(
       '/api/v1/endpoints/:endpoint/monitor/results',

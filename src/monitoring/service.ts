@@ -257,7 +257,7 @@ export function createMonitoringService(deps: MonitoringDeps) {
       if (record.shadow === true) continue;
       const reference = await referenceFor(
         (await endpointModel(record.endpoint)) ?? record.model,
-        monitor.config.reference_version ?? record.version,
+        await referenceVersionOf(record.endpoint, monitor, record.version),
       );
       const expected = new Set(Object.keys(reference?.schema ?? {}));
       const start = Math.floor(record.timestampMs / bucketMs) * bucketMs;
@@ -311,13 +311,34 @@ export function createMonitoringService(deps: MonitoringDeps) {
     }
   };
 
+  const stableVersions = new Map<string, { version: string; atMs: number }>();
+  /** The version whose reference a monitor compares with: pinned, else the endpoint's stable one (cached 1 s). */
+  const referenceVersionOf = async (endpoint: string, monitor: LoadedMonitor, fallback: string) => {
+    if (monitor.config.reference_version !== undefined) return monitor.config.reference_version;
+    const cached = stableVersions.get(endpoint);
+    const now = Date.now();
+    if (cached !== undefined && now - cached.atMs < 1000) return cached.version;
+    try {
+      const version = (await deps.deployments.get(endpoint)).stable_version;
+      stableVersions.set(endpoint, { version, atMs: now });
+      return version;
+    } catch {
+      return fallback;
+    }
+  };
+
   /** Profiles a bucket against its version's reference schema and writes it (merging with an earlier part). */
   const flushBucket = async (key: string, bucket: Bucket): Promise<void> => {
     buckets.delete(key);
     const monitor = monitors.get(bucket.endpoint);
     const model = await endpointModel(bucket.endpoint);
     if (monitor === undefined || model === undefined) return;
-    const reference = await referenceFor(model, monitor.config.reference_version ?? bucket.version);
+    // Every bucket is binned on the reference the runs compare with (the stable version's), whichever version
+    // answered: windows of a canary and its baseline then merge exactly.
+    const reference = await referenceFor(
+      model,
+      await referenceVersionOf(bucket.endpoint, monitor, bucket.version),
+    );
     const schema = reference?.schema ?? inferSchema(bucket.columns);
     const profile = profileColumns(bucket.columns, schema, bucket.violations);
     profile.rows = rowsOf(bucket);
@@ -446,7 +467,9 @@ export function createMonitoringService(deps: MonitoringDeps) {
       // Rows the model refuses (nulls in a float input, say) leave the prediction profile out; features remain.
       return undefined;
     } finally {
-      if (!wasLoaded) await deps.serving.unload(model, version).catch(() => {});
+      // Unloading here could pull the version from under an endpoint deployed meanwhile; the deployment
+      // service's sweep unloads it only if no endpoint routes to it.
+      if (!wasLoaded) deps.deployments.releaseWhenUnused(model, version);
     }
     return out;
   };
@@ -477,7 +500,11 @@ export function createMonitoringService(deps: MonitoringDeps) {
   });
 
   /** Runs one monitor over its current window, stores the result, updates metrics and evaluates alerts. */
-  const run = async (endpoint: string, at?: number): Promise<MonitorResult> => {
+  const run = async (
+    endpoint: string,
+    at?: number,
+    window?: { start: number; end: number },
+  ): Promise<MonitorResult> => {
     const row = await store.getMonitor(endpoint);
     if (row === undefined)
       throw notFound(
@@ -489,9 +516,13 @@ export function createMonitoringService(deps: MonitoringDeps) {
     const view = await deps.deployments.get(endpoint);
     const now = at ?? deps.clock.nowMs();
     const { config } = monitor;
-    const end =
-      config.window_kind === 'tumbling' ? Math.floor(now / config.window_ms) * config.window_ms : now;
-    const start = end - config.window_ms;
+    let end = config.window_kind === 'tumbling' ? Math.floor(now / config.window_ms) * config.window_ms : now;
+    let start = end - config.window_ms;
+    if (window !== undefined) {
+      if (!(window.end > window.start))
+        throw invalidParameter(`run: 'to' (${window.end}) must be after 'from' (${window.start})`);
+      ({ start, end } = window);
+    }
     const result = await evaluate(
       endpoint,
       view.model,

@@ -99,6 +99,9 @@ export async function runDeployStep(
     reason: `pipeline ${context.pipeline} run ${context.pipelineRunId}`,
     ...(options.steps !== undefined && { steps: options.steps }),
     ...(options.interval_ms !== undefined && { intervalMs: options.interval_ms }),
+    ...(options.checks !== undefined && {
+      checks: options.checks.map((c) => ({ metric: c.metric, max: c.max, minSamples: c.min_samples })),
+    }),
   });
   const rollout = view.rollout;
   return {

@@ -80,6 +80,17 @@ const deployOptionsSchema = z.strictObject({
   policy: z.enum(['direct', 'canary']).default('direct'),
   steps: z.array(z.number().min(0).max(100)).min(1).optional(),
   interval_ms: z.number().int().positive().optional(),
+  /** Canary analysis checks (default: error rate, p99 latency ratio, prediction PSI). */
+  checks: z
+    .array(
+      z.strictObject({
+        metric: z.enum(['error_rate', 'latency_p99_ratio', 'prediction_psi']),
+        max: z.number().nonnegative(),
+        min_samples: z.number().int().positive().default(50),
+      }),
+    )
+    .min(1)
+    .optional(),
 });
 
 /**

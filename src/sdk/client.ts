@@ -514,8 +514,12 @@ export function createClient(options: ClientOptions) {
     getMonitor: (endpoint: string) =>
       call<MonitorStatus>('GET', `/api/v1/endpoints/${encodeURIComponent(endpoint)}/monitor`),
     listMonitors: async () => (await call<{ monitors: MonitorStatus[] }>('GET', '/api/v1/monitors')).monitors,
-    runMonitor: (endpoint: string) =>
-      call<MonitorResult>('POST', `/api/v1/endpoints/${encodeURIComponent(endpoint)}/monitor/run`),
+    runMonitor: (endpoint: string, window?: { from: number | string; to: number | string }) =>
+      call<MonitorResult>(
+        'POST',
+        `/api/v1/endpoints/${encodeURIComponent(endpoint)}/monitor/run`,
+        window ?? {},
+      ),
     monitorReport: (endpoint: string, range: { from?: string; to?: string } = {}) =>
       call<MonitorResult>(
         'GET',
@@ -573,6 +577,11 @@ export function createClient(options: ClientOptions) {
         'PUT',
         `/api/v1/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}/reference`,
         source,
+      ),
+    getReference: (model: string, version: string) =>
+      call<{ model: string; version: string; source: string; rows: number }>(
+        'GET',
+        `/api/v1/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}/reference`,
       ),
     compareDatasets: (input: {
       reference: { path: string } | { sql: string };

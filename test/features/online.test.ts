@@ -144,7 +144,7 @@ describe('online features (embedded store)', () => {
     expect(body.results[1]?.statuses).toEqual(['PRESENT', 'NOT_FOUND']);
     expect(typeof body.results[1]?.values[0]).toBe('number');
     expect(body.results[1]?.values[1]).toBeNull();
-    expect(body.results[1]?.event_timestamps[0]).toBe('2001-02-10T15:00:00.000Z');
+    expect(body.results[1]?.event_timestamps[0]).toBe('2001-02-10T15:00:00Z');
 
     // Three hours later the 2 h view has expired; the 1 d view has not. Expired values never come back PRESENT.
     server.setNow('2001-02-10T18:30:00Z');
@@ -204,7 +204,7 @@ describe('online features (embedded store)', () => {
     expect(read.results[1]).toEqual({
       values: [42.5],
       statuses: ['PRESENT'],
-      event_timestamps: ['2001-02-21T00:15:00.000Z'],
+      event_timestamps: ['2001-02-21T00:15:00Z'],
     });
   });
 
@@ -367,6 +367,7 @@ describe('endpoint enrichment', () => {
   });
 
   it('fails clearly when an entity has no features, and stops enriching once unbound', async () => {
+    await server.client.bindEndpointFeatures('delays', 'delay_model');
     const missing = await api(server.url, 'POST', '/v2/models/delays/infer', {
       inputs: [
         { name: 'origin', shape: [1], datatype: 'BYTES', data: ['XXX'] },

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trainFlightsModel } from '../../examples/flights/train.js';
+import { trainFlightsModel } from '../../src/quickstart/flights-model.js';
 import { createOnnxRuntime, type ModelRuntime } from '../../src/serving/index.js';
 import { predict, type TabularData } from '../../src/training/index.js';
 import { startTestServer, type TestServer } from '../support/slipway.js';
 
 /** The quickstart's trainer on the real flights data: trains, serves raw features, logs and registers. */
-describe('examples/flights/train.ts', () => {
+describe('the flights delay model (src/quickstart/flights-model.ts)', () => {
   let runtime: ModelRuntime;
   let server: TestServer;
   beforeAll(async () => {

@@ -23,9 +23,9 @@ for (const [file, where] of [
   ['train.parquet', `date < DATE '${cutoff}'`],
   ['holdout.parquet', `date >= DATE '${cutoff}'`],
 ]) {
+  // USING SAMPLE applies before WHERE in the same SELECT, so the filter sits in a subquery.
   await db.run(`COPY (
-    SELECT ${columns} FROM read_parquet('${flights}')
-    WHERE delay IS NOT NULL AND ${where}
+    SELECT * FROM (SELECT ${columns} FROM read_parquet('${flights}') WHERE delay IS NOT NULL AND ${where})
     USING SAMPLE reservoir(${rows} ROWS) REPEATABLE (42)
   ) TO '${join(out, file)}' (FORMAT parquet)`);
   console.log(`wrote ${file}`);
