@@ -45,14 +45,13 @@ export function registerQuickstartCommand(program: Command): void {
               (m) =>
                 `  ${m.month}: AUC ${m.auc?.toFixed(3) ?? 'n/a'}, drift share ${m.drift_share.toFixed(2)} [${m.drifted.join(', ')}], served by v${m.versions.join(', v')}`,
             ),
-            summary.alert_month === undefined
+            summary.alert_months.length === 0
               ? `  the alert '${summary.alert_rule}' never fired`
-              : `  ${summary.alert_month}: alert '${summary.alert_rule}' fired and started retraining`,
-            ...(summary.retrain === undefined
-              ? []
-              : [
-                  `  retraining ${summary.retrain.status}: candidate v${summary.retrain.candidate_version ?? '?'}, gate ${summary.retrain.gate_passed === true ? 'passed' : 'failed'}, canary ${summary.retrain.rollout_state ?? 'not started'}`,
-                ]),
+              : `  alert '${summary.alert_rule}' fired in ${summary.alert_months.join(', ')} and started retraining`,
+            ...summary.retrains.map(
+              (r) =>
+                `  ${r.month} retraining ${r.status}: candidate v${r.candidate_version ?? '?'}, gate ${r.gate_passed === true ? 'passed' : 'failed'}, canary ${r.rollout_state ?? 'not started'}`,
+            ),
             `  ${summary.endpoint} now serves v${summary.final_stable_version}`,
             '',
             `Report:  ${summary.report_url}`,

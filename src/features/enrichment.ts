@@ -102,7 +102,7 @@ function featureTensor(
       name: spec.name,
       shape,
       datatype: spec.datatype,
-      data: named.map((v) => toNumber(v, spec, spec.name)),
+      data: Array.from({ length: rows }, (_, r) => toNumber(named[r], spec, spec.name)),
     };
   }
   const width = spec.shape[1];
@@ -122,8 +122,14 @@ function featureTensor(
   );
 }
 
-/** A missing feature value (not found, or older than its ttl) fails the request: tensors cannot carry nulls. */
+/**
+ * A missing feature value (not found, or older than its ttl) becomes NaN for a floating-point input, which models
+ * read as missing (as the trainer's trees and scikit-learn's do); other tensor types cannot carry it and fail the
+ * request, naming the feature.
+ */
 function toNumber(value: unknown, spec: TensorSpec, feature: string): unknown {
+  if ((value === null || value === undefined) && (spec.datatype === 'FP32' || spec.datatype === 'FP64'))
+    return Number.NaN;
   if (value === null || value === undefined) {
     throw invalidParameter(
       `feature '${feature}' has no value (NOT_FOUND or OUTSIDE_MAX_AGE) for model input '${spec.name}'`,

@@ -1,2 +1,8 @@
 export { trainFlightsModel } from './flights-model.js';
-export { type MonthOutcome, type QuickstartOptions, type QuickstartSummary, runQuickstart } from './run.js';
+export {
+  type MonthOutcome,
+  type QuickstartOptions,
+  type QuickstartSummary,
+  type RetrainOutcome,
+  runQuickstart,
+} from './run.js';

@@ -25,6 +25,15 @@ export interface QuickstartOptions {
   print?: (line: string) => void;
 }
 
+export interface RetrainOutcome {
+  month: string;
+  pipeline_run_id: string;
+  status: string;
+  candidate_version?: string;
+  gate_passed?: boolean;
+  rollout_state?: string;
+}
+
 export interface MonthOutcome {
   month: string;
   rows: number;
@@ -46,14 +55,10 @@ export interface QuickstartSummary {
   champion_auc?: number;
   alert_rule: string;
   months: MonthOutcome[];
-  alert_month?: string;
-  retrain?: {
-    pipeline_run_id: string;
-    status: string;
-    candidate_version?: string;
-    gate_passed?: boolean;
-    rollout_state?: string;
-  };
+  /** The months in which the alert fired (each time it went from ok to firing). */
+  alert_months: string[];
+  /** Every retraining run an alert started, in order. */
+  retrains: RetrainOutcome[];
   final_stable_version: string;
   seconds: number;
 }
@@ -200,8 +205,9 @@ async function loop(
   await client.materializeFeatures({ start: '2001-01-01T00:00:00Z', end: '2001-03-01T00:00:00Z' });
   const months: MonthOutcome[] = [];
   const replayStart = Date.now();
-  let retrain: QuickstartSummary['retrain'];
-  let alertMonth: string | undefined;
+  const retrains: RetrainOutcome[] = [];
+  const alertMonths: string[] = [];
+  const followed = new Set<string>();
   for (const month of MONTHS) {
     await applyRetrain(month);
     await nextSecond();
@@ -237,19 +243,21 @@ async function loop(
       `${month}: ${outcome.rows} flights, labels ${labels.accepted}, AUC ${fmt(outcome.auc)}, drifted [${outcome.drifted.join(', ')}], alerts ${outcome.alerts.map((a) => `${a.rule}=${a.state}`).join(' ')}`,
     );
 
-    // 6. The alert started the retraining pipeline: follow it through gate and canary.
-    if (retrain === undefined && result.alerts.some((a) => a.rule === 'auc-drop' && a.state === 'firing')) {
-      alertMonth = month;
-      const runs = await client.listPipelineRuns('flights-retrain');
-      const triggered = runs.find((r) => r.reason === 'alert');
-      if (triggered === undefined) throw new Error('the alert fired but no retraining run was started');
+    // 6. A firing alert started the retraining pipeline: follow each new run through gate and canary.
+    const started = (await client.listPipelineRuns('flights-retrain')).filter(
+      (r) => r.reason === 'alert' && !followed.has(r.id),
+    );
+    for (const triggered of started.reverse()) {
+      followed.add(triggered.id);
+      alertMonths.push(month);
       print(
         `alert auc-drop fired: retraining run ${triggered.id} (train on ${retrainParams(month).since} onwards)…`,
       );
       const done = await waitForPipeline(client, triggered.id, print);
       const gateStep = done.steps.find((s) => s.name === 'gate');
       const registerStep = done.steps.find((s) => s.name === 'register');
-      retrain = {
+      const retrain: RetrainOutcome = {
+        month,
         pipeline_run_id: done.id,
         status: done.status,
         ...(registerStep?.result?.version !== undefined && {
@@ -257,6 +265,7 @@ async function loop(
         }),
         ...(gateStep !== undefined && { gate_passed: gateStep.status === 'succeeded' }),
       };
+      retrains.push(retrain);
       if (done.status === 'succeeded') {
         print(`gate passed; canary of v${retrain.candidate_version} under live traffic…`);
         retrain.rollout_state = await driveCanary(client, url, rows, size.requestRows, print);
@@ -281,8 +290,8 @@ async function loop(
     ...(championAuc !== undefined && { champion_auc: championAuc }),
     alert_rule: alertRule,
     months,
-    ...(alertMonth !== undefined && { alert_month: alertMonth }),
-    ...(retrain !== undefined && { retrain }),
+    alert_months: alertMonths,
+    retrains,
     final_stable_version: endpoint.stable_version,
     seconds: 0,
   };

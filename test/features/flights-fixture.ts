@@ -1,14 +1,10 @@
 import { writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { flightsParquetPath } from '../../src/core/sample-data.js';
 
 /** The flights-3m Parquet file from vega-datasets. */
-// The package exports only its JS entry (build/index.js); the data folder sits beside build/.
-export const flightsParquet = join(
-  dirname(dirname(createRequire(import.meta.url).resolve('vega-datasets'))),
-  'data/flights-3m.parquet',
-);
+export const flightsParquet = flightsParquetPath();
 
 /** Runs SQL in a fresh in-memory DuckDB and answers rows as JS objects (64-bit integers as numbers). */
 export async function duck(sql: string): Promise<Record<string, unknown>[]> {

@@ -101,8 +101,10 @@ function convertValues(datatype: Datatype, values: unknown[], what: string): Ten
         datatype === 'FP16' ? new Float32Array(values.length) : (data as Float32Array | Float64Array);
       for (let i = 0; i < values.length; i++) {
         const v = values[i];
-        // JSON has no NaN; a number that is not finite can only come from overflow, refused like a NaN.
-        if (typeof v !== 'number' || !Number.isFinite(v)) bad(i, 'a finite number (NaN is not allowed)');
+        // JSON has no NaN, so a NaN here was put in by the server itself: a missing feature value (endpoint
+        // enrichment), which models read as missing. An infinity can only come from overflow, and is refused.
+        if (typeof v !== 'number' || v === Number.POSITIVE_INFINITY || v === Number.NEGATIVE_INFINITY)
+          bad(i, 'a finite number (NaN is not allowed)');
         out[i] = v as number;
       }
       if (datatype === 'FP16') {
