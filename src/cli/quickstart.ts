@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { runQuickstart } from '../quickstart/index.js';
 import { closeOnSignals } from './server.js';
@@ -28,13 +29,35 @@ export function registerQuickstartCommand(program: Command): void {
         exit?: boolean;
         json?: boolean;
       }) => {
+        let bar: SingleBar | undefined;
+        let barPhase = '';
         const { summary, slipway } = await runQuickstart({
           dataDir: resolve(options.dataDir),
           fast: options.fast === true,
           host: options.host,
           port: Number(options.port),
-          print: (line) => process.stderr.write(`${line}\n`),
+          print: (line) => {
+            bar?.stop();
+            bar = undefined;
+            process.stderr.write(`${line}\n`);
+          },
+          ...(process.stderr.isTTY && {
+            progress: (phase: string, done: number, total: number) => {
+              if (bar === undefined || phase !== barPhase) {
+                bar?.stop();
+                barPhase = phase;
+                bar = new SingleBar({
+                  format: `${phase} [{bar}] {value}/{total} flights`,
+                  stream: process.stderr,
+                  hideCursor: true,
+                });
+                bar.start(total, 0);
+              }
+              bar.update(Math.min(done, total));
+            },
+          }),
         });
+        bar?.stop();
         if (options.json === true) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
         else {
           const lines = [

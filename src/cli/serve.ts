@@ -22,6 +22,10 @@ export function registerServeCommands(program: Command): void {
     .option('--data-dir <dir>', 'the registry data dir (default ~/.slipway)')
     .option('--db <url>', "the registry database ('postgres://...' or 'sqlite:PATH')")
     .option('--artifacts-dir <dir>', 'artifact root (default <data-dir>/artifacts)')
+    .option(
+      '--online-store <url>',
+      "online features for enriched endpoints: 'redis://host:6379' (default: SQLite in the data dir)",
+    )
     .option('--max-batch-size <rows>', 'most rows per batch', '64')
     .option('--max-queue-delay-ms <ms>', 'how long a request may wait for a batch to fill', '0')
     .option('--max-queue-size <rows>', 'requests queued before new ones get 429', '256')
@@ -40,6 +44,7 @@ export function registerServeCommands(program: Command): void {
           ...(typeof options.dataDir === 'string' && { dataDir: options.dataDir }),
           ...(typeof options.db === 'string' && { db: options.db }),
           ...(typeof options.artifactsDir === 'string' && { artifactsDir: options.artifactsDir }),
+          ...(typeof options.onlineStore === 'string' && { onlineStore: options.onlineStore }),
         });
         const positive = (name: string, value: unknown, min = 1): number => {
           const n = Number(value);

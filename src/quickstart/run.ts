@@ -23,6 +23,8 @@ export interface QuickstartOptions {
   port?: number;
   /** Progress lines. */
   print?: (line: string) => void;
+  /** Progress of long phases (replaying a month): rows done of total. */
+  progress?: (phase: string, done: number, total: number) => void;
 }
 
 export interface RetrainOutcome {
@@ -220,7 +222,12 @@ async function loop(
       const to = week === 3 ? Date.parse(`${nextMonth(month)}-01T00:00:00Z`) : from + 7 * 86_400_000;
       await client.materializeFeaturesIncremental({ end: new Date(from).toISOString() });
       rows = await sampleFlights(from, to, size.weekRows);
-      answered.push(...(await replay(url, rows, size.requestRows, month)));
+      const total = size.weekRows * size.weeksPerMonth;
+      answered.push(
+        ...(await replay(url, rows, size.requestRows, month, (n) =>
+          options.progress?.(`replaying ${month}`, answered.length + n, total),
+        )),
+      );
     }
     await nextSecond();
     const windowEnd = Date.now();
@@ -397,7 +404,13 @@ async function sampleFlights(fromMs: number, toMs: number, rows: number): Promis
 }
 
 /** Sends rows through the endpoint (V2, several rows per request), with the raw columns only. */
-async function replay(url: string, rows: FlightRow[], perRequest: number, tag: string) {
+async function replay(
+  url: string,
+  rows: FlightRow[],
+  perRequest: number,
+  tag: string,
+  onRows?: (done: number) => void,
+) {
   const answered: { requestId: string; row: number; delayed: number; version: string }[] = [];
   const batches: FlightRow[][] = [];
   for (let i = 0; i < rows.length; i += perRequest) batches.push(rows.slice(i, i + perRequest));
@@ -451,6 +464,7 @@ async function replay(url: string, rows: FlightRow[], perRequest: number, tag: s
       batch.forEach((r, row) => {
         answered.push({ requestId, row, delayed: r.delayed, version: body.model_version ?? '?' });
       });
+      onRows?.(answered.length);
     }
   };
   await Promise.all(Array.from({ length: 4 }, worker));

@@ -381,6 +381,20 @@ describe('monitoring an endpoint end to end', () => {
     const status = await api(server.url, 'GET', '/api/v1/endpoints/delay/monitor');
     expect(status.json.labels).toEqual({ accepted: 1200, unknown: 1, duplicate: 1, conflicting: 1 });
 
+    // Against the window before instead of the reference: phase B after phase A drifts too.
+    await api(server.url, 'PUT', '/api/v1/endpoints/delay/monitor', { baseline: 'previous_window' });
+    const span = Date.now() + 1 - startB;
+    const previous = await api(server.url, 'POST', '/api/v1/endpoints/delay/monitor/run', {
+      from: startB,
+      to: startB + span,
+    });
+    expect(previous.status).toBe(200);
+    expect((previous.json.drift as { dataset_drift: boolean }).dataset_drift).toBe(true);
+    const halfWindow = await api(server.url, 'POST', '/api/v1/endpoints/delay/monitor/run', { from: startB });
+    expect(halfWindow.status).toBe(400);
+    expect(halfWindow.json.message).toBe("run: give both 'from' and 'to', or neither");
+    await api(server.url, 'PUT', '/api/v1/endpoints/delay/monitor', { baseline: 'reference' });
+
     // The same through the CLI, as a user runs it.
     const cliStatus = await cli(server.url, 'monitor', 'status', '--json');
     expect(cliStatus.code).toBe(0);
