@@ -194,6 +194,19 @@ async function main(): Promise<void> {
         failed: baseline.failed,
       });
       process.stdout.write(`${JSON.stringify(rowsOut.at(-1))}\n`);
+      // The floor at the target's rate: an empty route's p99 at 5,000 RPS open-loop on the same machine.
+      const floor = await load(url, 0, { rate: 5000 }, '/v2/health/live');
+      rowsOut.push({
+        store: name,
+        scenario: 'baseline GET /v2/health/live, 5000 RPS',
+        rps: floor.rps,
+        vs_baseline: '-',
+        p50_ms: floor.p50Ms.toFixed(3),
+        p99_ms: floor.p99Ms.toFixed(3),
+        max_ms: floor.maxMs.toFixed(1),
+        failed: floor.failed,
+      });
+      process.stdout.write(`${JSON.stringify(rowsOut.at(-1))}\n`);
       const scenarios: [string, number, { rate: number } | { concurrency: number }][] = [
         ['1 x 10, 1000 RPS', 1, { rate: 1000 }],
         ['1 x 10, 5000 RPS', 1, { rate: 5000 }],
