@@ -13,6 +13,7 @@ import {
   profileStd,
 } from './profile.js';
 import { quantileBins } from './stats/binning.js';
+import { sketchPoints } from './stats/quantile-sketch.js';
 
 /** Column name of the model's prediction (score or value) in a dataset profile. */
 export const PREDICTION_COLUMN = 'prediction';
@@ -293,15 +294,20 @@ function summarize(profile: ColumnProfile, reference: ColumnProfile): ColumnSumm
   summary.max = profile.max;
   const q = (p: number) => round(profileQuantile(profile, p));
   summary.quantiles = { p05: q(0.05), p25: q(0.25), p50: q(0.5), p75: q(0.75), p95: q(0.95) };
-  const bins = profile.bins ?? (reference as NumericProfile).bins;
-  if (profile.bins !== undefined && bins !== undefined) {
-    const edges = bins.edges.map(round);
-    summary.histogram = profile.bins.counts.map((count, i) => ({
-      label:
-        i === 0 ? `< ${edges[0]}` : i === edges.length ? `>= ${edges[i - 1]}` : `${edges[i - 1]}–${edges[i]}`,
-      count,
-    }));
-  }
+  // Histograms are over the reference's bins. A current window merged from buckets binned on other references
+  // (a version change) has none; its counts are then read off its sketch (each value within 1 % of itself).
+  const referenceBins = (reference as NumericProfile).bins;
+  if (referenceBins === undefined) return summary;
+  const sameEdges = profile.bins !== undefined && profile.bins.edges.join() === referenceBins.edges.join();
+  const counts = sameEdges
+    ? (profile.bins as { counts: number[] }).counts
+    : sketchBinCounts(profile, referenceBins.edges);
+  const edges = referenceBins.edges.map(round);
+  summary.histogram = counts.map((count, i) => ({
+    label:
+      i === 0 ? `< ${edges[0]}` : i === edges.length ? `>= ${edges[i - 1]}` : `${edges[i - 1]}–${edges[i]}`,
+    count,
+  }));
   return summary;
 }
 
@@ -320,4 +326,15 @@ export function parseDatasetProfile(json: string): DatasetProfile {
     }
   }
   return value;
+}
+
+/** Counts of a profile's values over bin edges, from its sketch (bin i is [edges[i-1], edges[i])). */
+function sketchBinCounts(profile: NumericProfile, edges: readonly number[]): number[] {
+  const counts = new Array<number>(edges.length + 1).fill(0);
+  for (const { value, count } of sketchPoints(profile.sketch)) {
+    let bin = 0;
+    while (bin < edges.length && value >= (edges[bin] as number)) bin++;
+    counts[bin] = (counts[bin] ?? 0) + count;
+  }
+  return counts;
 }

@@ -58,11 +58,13 @@ function driftTable(comparison: DatasetComparison): string {
       const d = c.drift;
       const q = c.quality;
       const status =
-        d === undefined
-          ? '<span class="muted">no data</span>'
-          : d.drifted
-            ? '<span class="bad">drift</span>'
-            : '<span class="ok">ok</span>';
+        c.drift_error !== undefined
+          ? `<span class="muted">${escapeHtml(c.drift_error)}</span>`
+          : d === undefined
+            ? '<span class="muted">no data</span>'
+            : d.drifted
+              ? '<span class="bad">drift</span>'
+              : '<span class="ok">ok</span>';
       const issues = [
         q.missing_rate > 0 ? `missing ${(q.missing_rate * 100).toFixed(1)}%` : '',
         q.type_mismatches > 0 ? `${q.type_mismatches} type mismatches` : '',
@@ -84,7 +86,7 @@ function comparisonBody(comparison: DatasetComparison): string {
   const cards = comparison.columns
     .map(
       (c) =>
-        `<div class="card"><h3>${escapeHtml(c.column)} ${c.drift?.drifted === true ? '<span class="bad">drift</span>' : ''}</h3>${histogramSvg(c)}<div class="muted">reference mean ${fmt(c.reference.mean)} · current mean ${fmt(c.current.mean)} · n ${fmt(c.reference.count)} / ${fmt(c.current.count)}</div></div>`,
+        `<div class="card"><h3>${escapeHtml(c.column)} ${c.drift?.drifted === true ? '<span class="bad">drift</span>' : ''}</h3>${histogramSvg(c)}<div class="muted">${c.kind === 'numeric' ? `reference mean ${fmt(c.reference.mean)} · current mean ${fmt(c.current.mean)} · ` : ''}n ${fmt(c.reference.count)} / ${fmt(c.current.count)}</div></div>`,
     )
     .join('');
   const schema =
