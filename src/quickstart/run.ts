@@ -359,7 +359,8 @@ function pipelineSpec(
       '      policy: canary',
       '      steps: [25, 100]',
       `      interval_ms: ${size.canaryIntervalMs}`,
-      '      checks: [{ metric: error_rate, max: 0.01, min_samples: 20 }, { metric: latency_p99_ratio, max: 5, min_samples: 20 }]',
+      // p99 over a few samples is noise; the step holds (inconclusive) until there are enough.
+      '      checks: [{ metric: error_rate, max: 0.01, min_samples: 50 }, { metric: latency_p99_ratio, max: 5, min_samples: 200 }]',
     );
   } else {
     lines.push(

@@ -404,12 +404,14 @@ for (const dialect of ['sqlite', ...(postgresAvailable ? ['postgres'] : [])] as 
 
       // Against the window before instead of the reference: phase B after phase A drifts too.
       await api(server.url, 'PUT', '/api/v1/endpoints/delay/monitor', { baseline: 'previous_window' });
-      const span = Date.now() + 1 - startB;
+      // The window before [startB, startB + span) is exactly phase A's buckets.
+      const span = startB - Math.floor(startA / BUCKET_MS) * BUCKET_MS;
       const previous = await api(server.url, 'POST', '/api/v1/endpoints/delay/monitor/run', {
         from: startB,
         to: startB + span,
       });
       expect(previous.status).toBe(200);
+      expect(previous.json.drift, JSON.stringify(previous.json).slice(0, 500)).toBeDefined();
       expect((previous.json.drift as { dataset_drift: boolean }).dataset_drift).toBe(true);
       const halfWindow = await api(server.url, 'POST', '/api/v1/endpoints/delay/monitor/run', {
         from: startB,
