@@ -1,5 +1,11 @@
 import { sql, type Transaction } from 'kysely';
-import type { Database, EndpointTable, MetadataDb, RolloutTable } from '../storage/index.js';
+import {
+  type Database,
+  type EndpointTable,
+  leaseAvailableTo,
+  type MetadataDb,
+  type RolloutTable,
+} from '../storage/index.js';
 
 /** SQL of endpoints, their history and rollouts. */
 export function createDeploymentStore(metadata: MetadataDb) {
@@ -78,9 +84,7 @@ export function createDeploymentStore(metadata: MetadataDb) {
         .updateTable('rollouts')
         .set({ lease_owner: owner, lease_until: until })
         .where('id', '=', id)
-        .where((eb) =>
-          eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '=', owner), eb('lease_until', '<', now)]),
-        )
+        .where(leaseAvailableTo(owner, now))
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },

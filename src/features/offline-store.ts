@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { invalidParameter } from '../core/errors.js';
+import { quoteIdent, quoteString } from '../core/sql-text.js';
 import type { FeatureViewDef, SourceDef } from './definitions.js';
 import type { FeaturePlan, JoinKey } from './feature-plan.js';
 import type { OnlineWrite } from './online/online-store.js';
@@ -14,8 +15,6 @@ import {
   fileRelation,
   latestPerKeyQuery,
   pointInTimeQuery,
-  quoteIdent,
-  quoteString,
   ROW_ID,
   sourceRelation,
   sqlTypeOf,

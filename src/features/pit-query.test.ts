@@ -1,15 +1,9 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
+import { quoteIdent, quoteString } from '../core/sql-text.js';
 import { parseDefinitions, type SourceDef } from './definitions.js';
 import { planFeatures } from './feature-plan.js';
-import {
-  ENTITY_TS,
-  latestPerKeyQuery,
-  pointInTimeQuery,
-  quoteIdent,
-  quoteString,
-  ROW_ID,
-} from './pit-query.js';
+import { ENTITY_TS, latestPerKeyQuery, pointInTimeQuery, ROW_ID } from './pit-query.js';
 
 const defs = parseDefinitions({
   entities: [{ name: 'user', join_keys: ['user_id'], value_type: 'int64' }],

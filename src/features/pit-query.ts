@@ -3,11 +3,10 @@
  * feature view through `viewRelation` (keys and values cast to their declared types, one row per key and event
  * timestamp), so historical retrieval and materialization agree on what a view holds.
  */
+
+import { quoteIdent, quoteString } from '../core/sql-text.js';
 import type { FeatureViewDef, FieldDef, SourceDef, ValueType } from './definitions.js';
 import type { FeaturePlan } from './feature-plan.js';
-
-export const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
-export const quoteString = (text: string): string => `'${text.replaceAll("'", "''")}'`;
 
 const sqlTypes: Record<ValueType, string> = {
   string: 'VARCHAR',

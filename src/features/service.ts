@@ -6,10 +6,10 @@ import type { DatasetInput } from '../tracking/index.js';
 import { type Definitions, type FeatureViewDef, parseDefinitions, type SourceDef } from './definitions.js';
 import { type DefinitionChange, diffDefinitions } from './diff.js';
 import { type FeaturePlan, planFeatures } from './feature-plan.js';
-import type { EntitySource, HistoricalResult, OfflineStore } from './offline-store.js';
+import type { HistoricalResult, OfflineStore } from './offline-store.js';
 import { encodeEntityKey, type OnlineStore } from './online/online-store.js';
 import { createFeatureStore } from './store.js';
-import { buildTrainingSet, trainingSetDataset } from './training-set.js';
+import { buildTrainingSet, type TrainingSetRequest, trainingSetDataset } from './training-set.js';
 import { coerce, loadTransform, type RowTransform, runTransform } from './transforms.js';
 
 export type FeatureStatus = 'PRESENT' | 'NOT_FOUND' | 'OUTSIDE_MAX_AGE';
@@ -28,15 +28,8 @@ export interface OnlineFeaturesRequest {
   fullFeatureNames?: boolean | undefined;
 }
 
-export interface HistoricalRequest {
-  features?: string[] | undefined;
-  featureService?: string | undefined;
-  entities: EntitySource;
-  timestampColumn?: string | undefined;
-  fullFeatureNames?: boolean | undefined;
-  outputPath?: string | undefined;
-  onProgress?: (percent: number) => void;
-}
+/** A point-in-time training set request, as the offline side builds it. */
+export type HistoricalRequest = TrainingSetRequest;
 
 export interface MaterializeResult {
   view: string;

@@ -12,7 +12,7 @@ import {
   profileQuantile,
   profileStd,
 } from './profile.js';
-import { quantileBins } from './stats/binning.js';
+import { binIndex, quantileBins } from './stats/binning.js';
 import { sketchPoints } from './stats/quantile-sketch.js';
 
 /** Column name of the model's prediction (score or value) in a dataset profile. */
@@ -332,8 +332,7 @@ export function parseDatasetProfile(json: string): DatasetProfile {
 function sketchBinCounts(profile: NumericProfile, edges: readonly number[]): number[] {
   const counts = new Array<number>(edges.length + 1).fill(0);
   for (const { value, count } of sketchPoints(profile.sketch)) {
-    let bin = 0;
-    while (bin < edges.length && value >= (edges[bin] as number)) bin++;
+    const bin = binIndex(value, edges);
     counts[bin] = (counts[bin] ?? 0) + count;
   }
   return counts;

@@ -1,6 +1,7 @@
 import { access } from 'node:fs/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { invalidParameter } from '../core/errors.js';
+import { quoteIdent, quoteString } from '../core/sql-text.js';
 import type { Columns } from './dataset-profile.js';
 
 /** Where rows come from: a Parquet/CSV/JSON file, or a DuckDB query (which may read files itself). */
@@ -10,9 +11,6 @@ export type DatasetSource = { path: string; where?: string; limit?: number } | {
 export interface ReadOptions {
   sampleRows?: number;
 }
-
-const quote = (text: string) => `'${text.replaceAll("'", "''")}'`;
-const identifier = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 /**
  * Reads columns with DuckDB (native, off the event loop): numbers as JS numbers (BIGINT and DECIMAL converted;
@@ -35,9 +33,9 @@ export async function readColumns(
       } catch {
         throw invalidParameter(`dataset: file '${source.path}' does not exist or cannot be read`);
       }
-      from = quote(source.path);
+      from = quoteString(source.path);
     }
-    const select = columns === undefined ? '*' : columns.map(identifier).join(', ');
+    const select = columns === undefined ? '*' : columns.map(quoteIdent).join(', ');
     let query = `SELECT ${select} FROM ${from} AS source`;
     if ('path' in source && source.where !== undefined) query += ` WHERE ${source.where}`;
     if ('path' in source && source.limit !== undefined) query += ` LIMIT ${Math.floor(source.limit)}`;

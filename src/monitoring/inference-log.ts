@@ -1,6 +1,7 @@
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { quoteString } from '../core/sql-text.js';
 
 /** One model folder's files of one hour, as the JSONL sink names them: `YYYY-MM-DD-HH-<part>.jsonl`. */
 const FILE = /^(\d{4}-\d{2}-\d{2}-\d{2})-(\d+)\.(jsonl|parquet)$/;
@@ -9,8 +10,6 @@ const hourStart = (stem: string): number => {
   const [y, m, d, h] = stem.split('-').map(Number) as [number, number, number, number];
   return Date.UTC(y, m - 1, d, h);
 };
-
-const quote = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
 export interface CompactionResult {
   /** JSONL files folded into Parquet. */
@@ -66,7 +65,7 @@ export async function compactInferenceLog(
         const target = join(folder, `${stem}-${entry.parquet + 1}.parquet`);
         const temporary = `${target}.tmp`;
         await connection.run(
-          `COPY (SELECT * FROM read_json_auto([${entry.jsonl.map(quote).join(', ')}], format = 'newline_delimited', union_by_name = true)) TO ${quote(temporary)} (FORMAT parquet, COMPRESSION zstd)`,
+          `COPY (SELECT * FROM read_json_auto([${entry.jsonl.map(quoteString).join(', ')}], format = 'newline_delimited', union_by_name = true)) TO ${quoteString(temporary)} (FORMAT parquet, COMPRESSION zstd)`,
         );
         await rename(temporary, target);
         for (const file of entry.jsonl) await rm(file, { force: true });

@@ -1,5 +1,5 @@
 import { invalidParameter } from '../core/errors.js';
-import { type QuantileBins, quantileBins } from './stats/binning.js';
+import { binCounts, type QuantileBins, quantileBins } from './stats/binning.js';
 import { chiSquareCategorical } from './stats/chi-square.js';
 import { jensenShannonDistance } from './stats/jensen-shannon.js';
 import { kolmogorovSf } from './stats/ks-test.js';
@@ -101,7 +101,7 @@ export function profileColumn(values: readonly unknown[], spec?: ColumnSpec | Qu
     if (present.length !== numbers.length) profile.invalid = present.length - numbers.length;
     if (range !== undefined) profile.outOfRange = outOfRange;
     if (columnSpec?.bins !== undefined)
-      profile.bins = { edges: [...columnSpec.bins.edges], counts: countBins(numbers, columnSpec.bins.edges) };
+      profile.bins = { edges: [...columnSpec.bins.edges], counts: binCounts(numbers, columnSpec.bins) };
     return profile;
   }
   const counts: Record<string, number> = {};
@@ -268,64 +268,47 @@ function categoricalDriftValue(
   throw invalidParameter(`drift test '${test}' applies to numeric columns only`);
 }
 
-/** Largest distance between the two sketched CDFs. */
-function sketchKs(a: QuantileSketch, b: QuantileSketch): number {
+/**
+ * Both sketched CDFs at every point where either steps: ascending values, each with F_a(value) and F_b(value)
+ * (the share of each sketch at or below it).
+ */
+function cdfSteps(a: QuantileSketch, b: QuantileSketch): { value: number; fa: number; fb: number }[] {
   const pa = sketchPoints(a);
   const pb = sketchPoints(b);
+  const steps: { value: number; fa: number; fb: number }[] = [];
   let i = 0;
   let j = 0;
   let ca = 0;
   let cb = 0;
-  let statistic = 0;
   while (i < pa.length || j < pb.length) {
-    const va = pa[i]?.value ?? Number.POSITIVE_INFINITY;
-    const vb = pb[j]?.value ?? Number.POSITIVE_INFINITY;
-    const v = Math.min(va, vb);
-    while (i < pa.length && (pa[i] as { value: number }).value === v)
+    const value = Math.min(
+      pa[i]?.value ?? Number.POSITIVE_INFINITY,
+      pb[j]?.value ?? Number.POSITIVE_INFINITY,
+    );
+    while (i < pa.length && (pa[i] as { value: number }).value === value)
       ca += (pa[i++] as { count: number }).count;
-    while (j < pb.length && (pb[j] as { value: number }).value === v)
+    while (j < pb.length && (pb[j] as { value: number }).value === value)
       cb += (pb[j++] as { count: number }).count;
-    statistic = Math.max(statistic, Math.abs(ca / a.count - cb / b.count));
+    steps.push({ value, fa: ca / a.count, fb: cb / b.count });
   }
+  return steps;
+}
+
+/** Largest distance between the two sketched CDFs. */
+function sketchKs(a: QuantileSketch, b: QuantileSketch): number {
+  let statistic = 0;
+  for (const { fa, fb } of cdfSteps(a, b)) statistic = Math.max(statistic, Math.abs(fa - fb));
   return statistic;
 }
 
-/** ∫ |F_a(x) − F_b(x)| dx between the two sketched distributions. */
+/** ∫ |F_a(x) − F_b(x)| dx between the two sketched distributions (both CDFs are flat between steps). */
 function sketchWasserstein(a: QuantileSketch, b: QuantileSketch): number {
-  const pa = sketchPoints(a);
-  const pb = sketchPoints(b);
-  let i = 0;
-  let j = 0;
-  let ca = 0;
-  let cb = 0;
-  let previous = Number.NaN;
+  const steps = cdfSteps(a, b);
   let distance = 0;
-  while (i < pa.length || j < pb.length) {
-    const va = pa[i]?.value ?? Number.POSITIVE_INFINITY;
-    const vb = pb[j]?.value ?? Number.POSITIVE_INFINITY;
-    const v = Math.min(va, vb);
-    if (!Number.isNaN(previous)) distance += Math.abs(ca / a.count - cb / b.count) * (v - previous);
-    while (i < pa.length && (pa[i] as { value: number }).value === v)
-      ca += (pa[i++] as { count: number }).count;
-    while (j < pb.length && (pb[j] as { value: number }).value === v)
-      cb += (pb[j++] as { count: number }).count;
-    previous = v;
+  for (let k = 1; k < steps.length; k++) {
+    const previous = steps[k - 1] as { value: number; fa: number; fb: number };
+    distance +=
+      Math.abs(previous.fa - previous.fb) * ((steps[k] as { value: number }).value - previous.value);
   }
   return distance;
-}
-
-function countBins(values: readonly number[], edges: readonly number[]): number[] {
-  const counts = new Array<number>(edges.length + 1).fill(0);
-  for (const v of values) {
-    // Bin i holds [edges[i-1], edges[i]): binary search for the first edge greater than v.
-    let lo = 0;
-    let hi = edges.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((edges[mid] as number) <= v) lo = mid + 1;
-      else hi = mid;
-    }
-    counts[lo] = (counts[lo] ?? 0) + 1;
-  }
-  return counts;
 }

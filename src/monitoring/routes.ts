@@ -5,7 +5,7 @@ import { parseInput } from '../core/request-input.js';
 import { ALERT_METRICS } from './alert-rule.js';
 import type { DatasetSource } from './dataset-reader.js';
 import { renderComparisonHtml, renderMonitorReportHtml } from './report-html.js';
-import type { MonitoringService } from './service.js';
+import { driftTestsSchema, type MonitoringService } from './service.js';
 
 const read = { action: 'read', resource: 'monitor' } as const;
 const write = { action: 'write', resource: 'monitor' } as const;
@@ -69,15 +69,7 @@ const compareSchema = z.strictObject({
   current: sourceSchema,
   columns: z.array(z.string().min(1)).min(1).optional(),
   drift_share: z.number().gt(0).max(1).optional(),
-  tests: z
-    .record(
-      z.string(),
-      z.strictObject({
-        test: z.enum(['ks', 'wasserstein', 'psi', 'jensenshannon', 'chisquare']).optional(),
-        threshold: z.number().optional(),
-      }),
-    )
-    .optional(),
+  tests: driftTestsSchema.optional(),
   format: z.enum(['json', 'html']).default('json'),
 });
 

@@ -33,6 +33,15 @@ import { type PredictionSpec, predictionOf, recordColumns } from './records.js';
 import { classificationMetrics, regressionMetrics } from './stats/performance.js';
 import { createMonitoringStore } from './store.js';
 
+/** Per column: the drift test and/or its threshold, overriding Evidently's defaults. */
+export const driftTestsSchema = z.record(
+  z.string(),
+  z.strictObject({
+    test: z.enum(['ks', 'wasserstein', 'psi', 'jensenshannon', 'chisquare']).optional(),
+    threshold: z.number().optional(),
+  }),
+);
+
 /** A monitor's settings (JSON in the API, YAML-able). */
 export const monitorConfigSchema = z.strictObject({
   /** Length of the window each run compares with the reference. */
@@ -48,15 +57,7 @@ export const monitorConfigSchema = z.strictObject({
   /** Dataset drift when at least this share of features drift. */
   drift_share: z.number().gt(0).max(1).default(0.5),
   /** Per column: drift test and threshold, overriding Evidently's defaults. */
-  tests: z
-    .record(
-      z.string(),
-      z.strictObject({
-        test: z.enum(['ks', 'wasserstein', 'psi', 'jensenshannon', 'chisquare']).optional(),
-        threshold: z.number().optional(),
-      }),
-    )
-    .default({}),
+  tests: driftTestsSchema.default({}),
   task: z.enum(['classification', 'regression']).optional(),
   /** Output holding the prediction and the column of it (P(class 1) of a binary classifier is column 1). */
   prediction_output: z.string().optional(),
@@ -196,19 +197,7 @@ export function createMonitoringService(deps: MonitoringDeps) {
     } catch {
       // An endpoint deleted after its monitor: the monitor keeps its settings and reports no data.
     }
-    const probabilities = outputs.find((o) => /^prob/i.test(o));
-    const output = config.prediction_output ?? probabilities ?? outputs[0] ?? 'output';
-    const task = config.task ?? (probabilities !== undefined ? 'classification' : 'regression');
-    const labelOutput = config.label_output ?? outputs.find((o) => o === 'label' || o === 'output_label');
-    return {
-      config,
-      task,
-      prediction: {
-        output,
-        index: config.prediction_index ?? (output === probabilities ? 1 : 0),
-        ...(labelOutput !== undefined && { labelOutput }),
-      },
-    };
+    return { config, ...predictionSpecOf(outputs, config) };
   };
 
   const referenceCache = new Map<
@@ -275,7 +264,7 @@ export function createMonitoringService(deps: MonitoringDeps) {
         buckets.set(key, bucket);
       }
       const { columns, violation } = recordColumns(record, expected, monitor.prediction);
-      const before = bucket.latencies.length === 0 ? 0 : rowsOf(bucket);
+      const before = rowsOf(bucket);
       for (const [name, values] of Object.entries(columns)) {
         let target = bucket.columns[name];
         if (target === undefined) {
@@ -429,10 +418,7 @@ export function createMonitoringService(deps: MonitoringDeps) {
     const step = Math.max(1, Math.floor(total / 20_000));
     const wasLoaded = deps.serving.list().some((m) => m.name === model && m.version === version);
     const served = await deps.serving.ensureLoaded(model, version);
-    const monitorSpec = { output: '', index: 0 } as PredictionSpec;
-    const probabilities = served.signature.outputs.find((o) => /^prob/i.test(o.name));
-    monitorSpec.output = probabilities?.name ?? served.signature.outputs[0]?.name ?? '';
-    monitorSpec.index = probabilities !== undefined ? 1 : 0;
+    const { prediction: monitorSpec } = predictionSpecOf(served.signature.outputs.map((o) => o.name));
     const out: unknown[] = new Array(total).fill(null);
     try {
       for (let start = 0; start < total; start += 1000 * step) {
@@ -1102,6 +1088,29 @@ function ruleView(rule: {
     state: rule.state,
     state_since: rule.state_since,
     ...(rule.last_value !== null && { last_value: rule.last_value }),
+  };
+}
+
+/**
+ * Which output is a model's prediction, and the task: P(class 1) of a `prob…` output (a classifier), else the
+ * first output (a regressor), unless the monitor's settings name them.
+ */
+function predictionSpecOf(
+  outputs: readonly string[],
+  config: Partial<
+    Pick<MonitorConfig, 'task' | 'prediction_output' | 'prediction_index' | 'label_output'>
+  > = {},
+): { task: 'classification' | 'regression'; prediction: PredictionSpec } {
+  const probabilities = outputs.find((o) => /^prob/i.test(o));
+  const output = config.prediction_output ?? probabilities ?? outputs[0] ?? 'output';
+  const labelOutput = config.label_output ?? outputs.find((o) => o === 'label' || o === 'output_label');
+  return {
+    task: config.task ?? (probabilities !== undefined ? 'classification' : 'regression'),
+    prediction: {
+      output,
+      index: config.prediction_index ?? (output === probabilities ? 1 : 0),
+      ...(labelOutput !== undefined && { labelOutput }),
+    },
   };
 }
 

@@ -1,6 +1,10 @@
 import { sql } from 'kysely';
-import type { MetadataDb } from '../storage/index.js';
-import type { AlertRuleTable, MonitorPredictionTable } from '../storage/schema.js';
+import {
+  type AlertRuleTable,
+  leaseAvailableTo,
+  type MetadataDb,
+  type MonitorPredictionTable,
+} from '../storage/index.js';
 
 /** Monitoring's SQL: monitors, references, window profiles, predictions and labels, results, alerts. */
 export function createMonitoringStore(metadata: MetadataDb) {
@@ -44,9 +48,7 @@ export function createMonitoringStore(metadata: MetadataDb) {
         .updateTable('monitors')
         .set({ lease_owner: owner, lease_until: until })
         .where('endpoint', '=', endpoint)
-        .where((eb) =>
-          eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '=', owner), eb('lease_until', '<', now)]),
-        )
+        .where(leaseAvailableTo(owner, now))
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },

@@ -1,11 +1,12 @@
 import type { Transaction } from 'kysely';
-import type {
-  Database,
-  MetadataDb,
-  PipelineRunTable,
-  PipelineStepTable,
-  PipelineTable,
-  PipelineVersionTable,
+import {
+  type Database,
+  leaseAvailableTo,
+  type MetadataDb,
+  type PipelineRunTable,
+  type PipelineStepTable,
+  type PipelineTable,
+  type PipelineVersionTable,
 } from '../storage/index.js';
 
 type Db = MetadataDb['db'] | Transaction<Database>;
@@ -84,9 +85,7 @@ export function createPipelineStore(metadata: MetadataDb) {
         .updateTable('pipeline_runs')
         .set({ lease_owner: owner, lease_until: until })
         .where('id', '=', id)
-        .where((eb) =>
-          eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '=', owner), eb('lease_until', '<', now)]),
-        )
+        .where(leaseAvailableTo(owner, now))
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },

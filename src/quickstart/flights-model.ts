@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { flightsParquetPath } from '../core/sample-data.js';
+import { quoteIdent, quoteString } from '../core/sql-text.js';
 import { createClient } from '../sdk/index.js';
 import {
   type GbtOptions,
@@ -53,15 +54,12 @@ const LABEL = 'delayed';
 export const FLIGHTS_NUMERIC = ['distance', 'hour', 'day_of_week'];
 export const FLIGHTS_CATEGORICAL = ['origin', 'destination'];
 
-const quote = (text: string): string => `'${text.replaceAll("'", "''")}'`;
-const identifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;
-
 /** Trains (and optionally writes, logs and registers) the flights delay model. */
 export async function trainFlightsModel(
   options: FlightsTrainingOptions = {},
 ): Promise<FlightsTrainingOutcome> {
   const file = options.trainingSet ?? flightsParquetPath();
-  const time = identifier(options.timestampColumn ?? 'date');
+  const time = quoteIdent(options.timestampColumn ?? 'date');
   const extraNumeric = options.extraNumeric ?? [];
   const extraCategorical = options.extraCategorical ?? [];
   const sampleRows = options.sampleRows ?? 200_000;
@@ -73,9 +71,9 @@ export async function trainFlightsModel(
              CAST(isodow(${time}) AS DOUBLE) AS day_of_week,
              CAST(origin AS VARCHAR) AS origin,
              CAST(destination AS VARCHAR) AS destination,
-             ${[...extraNumeric, ...extraCategorical].map((c) => `${identifier(c)}, `).join('')}
+             ${[...extraNumeric, ...extraCategorical].map((c) => `${quoteIdent(c)}, `).join('')}
              CASE WHEN delay > 15 THEN 1 ELSE 0 END AS ${LABEL}
-      FROM read_parquet(${quote(file)})
+      FROM read_parquet(${quoteString(file)})
       WHERE delay IS NOT NULL${options.where === undefined ? '' : ` AND (${options.where})`}
     ) USING SAMPLE reservoir(${Math.floor(sampleRows)} ROWS) REPEATABLE (${seed})`;
   const data = await readTabular({

@@ -1,6 +1,11 @@
 import { extname } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { invalidParameter } from '../core/errors.js';
+import { seededRandom } from '../core/random.js';
+import { quoteIdent } from '../core/sql-text.js';
+
+/** Seeded randomness (the split, sampling), shared with the rest of the project. */
+export { seededRandom };
 
 /**
  * Tabular data in columns, as the trainer and the gate consume it: numerics as Float64Array (NaN = missing),
@@ -27,7 +32,6 @@ export interface ReadTabularOptions {
   limit?: number;
 }
 
-const quoteIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 const quoteLiteral = (text: string): string => `'${text.replaceAll("'", "''")}'`;
 
 /** The SQL relation of a source: `read_parquet('f')`, `read_csv_auto('f')`, ... or `(query)`. */
@@ -73,9 +77,9 @@ export async function readTabular(options: ReadTabularOptions): Promise<TabularD
       }
     }
     const selects = [
-      ...numeric.map((c) => `TRY_CAST(${quoteIdentifier(c)} AS DOUBLE)`),
-      ...categorical.map((c) => `CAST(${quoteIdentifier(c)} AS VARCHAR)`),
-      ...(options.label === undefined ? [] : [`TRY_CAST(${quoteIdentifier(options.label)} AS DOUBLE)`]),
+      ...numeric.map((c) => `TRY_CAST(${quoteIdent(c)} AS DOUBLE)`),
+      ...categorical.map((c) => `CAST(${quoteIdent(c)} AS VARCHAR)`),
+      ...(options.label === undefined ? [] : [`TRY_CAST(${quoteIdent(options.label)} AS DOUBLE)`]),
     ];
     if (selects.length === 0) throw invalidParameter('No columns to read: name at least one feature');
     const where = options.where === undefined ? '' : ` WHERE ${options.where}`;
@@ -164,17 +168,6 @@ export function takeRows(data: TabularData, indices: ArrayLike<number>): Tabular
   };
   if (data.label !== undefined) result.label = pickNumbers(data.label);
   return result;
-}
-
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32): the same seed gives the same split. */
-export function seededRandom(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Splits rows at random (seeded) into a training part and a holdout of about `holdoutFraction` of them. */

@@ -9,6 +9,7 @@ import { createClient } from '../../src/sdk/index.js';
 import { createSlipway, type Slipway } from '../../src/server.js';
 import { registerFixture } from '../support/models.js';
 import type { TestServer } from '../support/slipway.js';
+import { waitFor } from '../support/wait.js';
 
 const INTERVAL_MS = 700;
 // Errors are judged on few samples (one bad answer in twenty is already 5 %); distributions need more.
@@ -75,20 +76,6 @@ function steadyLoad(url: string, endpoint: string): Traffic {
   };
 }
 
-async function waitFor<T>(
-  probe: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs: number,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out; last: ${JSON.stringify(value).slice(0, 3000)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 const api = async (url: string, method: string, path: string, body?: unknown) => {
   const response = await fetch(`${url}${path}`, {
     method,
@@ -122,6 +109,7 @@ async function canaryUnderLoad(url: string, model: string, extra: object = {}) {
   const done = await waitFor(
     () => api(url, 'GET', '/api/v1/endpoints/flights-delay'),
     (r) => r.json.rollout?.state !== 'running',
+    'the rollout to end',
     20_000,
   );
   const elapsedMs = Date.now() - started;
@@ -195,6 +183,7 @@ describe('endpoints and rollouts', () => {
     await waitFor(
       async () => hooks.length,
       (n) => n > 0,
+      'the webhook',
       5000,
     );
     hookServer.close();
@@ -296,6 +285,7 @@ describe('endpoints and rollouts', () => {
     const report = await waitFor(
       () => api(server.url, 'GET', '/api/v1/endpoints/flights-delay/shadow'),
       (r) => Number(r.json.requests) + Number(r.json.skipped) >= 200,
+      '200 shadowed requests',
       5000,
     );
     expect(Number(report.json.requests) + Number(report.json.skipped)).toBe(200);
@@ -394,6 +384,7 @@ describe('endpoints and rollouts', () => {
     const waiting = await waitFor(
       () => api(server.url, 'GET', '/api/v1/endpoints/flights-delay'),
       (r) => r.json.rollout?.awaiting_approval === true,
+      'the approval wait',
       20_000,
     );
     expect(waiting.json.rollout).toMatchObject({ state: 'paused', current_step: 0 });
@@ -426,6 +417,7 @@ describe('endpoints and rollouts', () => {
     const atStep = await waitFor(
       () => api(server.url, 'GET', '/api/v1/endpoints/flights-delay'),
       (r) => r.json.rollout?.current_step === 1,
+      'step 2',
       20_000,
     );
     await load.stop();
@@ -442,6 +434,7 @@ describe('endpoints and rollouts', () => {
     const done = await waitFor(
       () => api(server.url, 'GET', '/api/v1/endpoints/flights-delay'),
       (r) => r.json.rollout?.state !== 'running',
+      'the rollout to end',
       20_000,
     );
     const traffic = await load2.stop();
@@ -471,6 +464,7 @@ describe('endpoint versions in memory', () => {
       await waitFor(
         async () => loaded(),
         (versions) => versions.length === 2,
+        'both versions loaded',
         15_000,
       );
       expect(loaded()).toEqual(['2', '3']);
@@ -516,6 +510,7 @@ describe('serving replicas of an endpoint', () => {
       await waitFor(
         () => versionAt('e'),
         (v) => v === '1',
+        'version 1 on the replica',
         10_000,
       );
       await api(control.url, 'POST', '/api/v1/endpoints/e/deploy', { model: 'm/2', policy: 'blue-green' });
@@ -523,6 +518,7 @@ describe('serving replicas of an endpoint', () => {
       await waitFor(
         () => versionAt('e'),
         (v) => v === '2',
+        'version 2 on the replica',
         10_000,
       );
       console.log(`replica switched ${Date.now() - started} ms after the control plane's deploy`);

@@ -5,19 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerFixture } from '../support/models.js';
 import { type PostgresServer, postgresAvailable, startPostgres } from '../support/postgres.js';
 import { api, startTestServer, type TestServer } from '../support/slipway.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls until `check` returns a value, for at most `timeoutMs` (a wait, not a timing assertion). */
-async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not reached in time: ${JSON.stringify(value)}`);
-    await sleep(100);
-  }
-}
+import { waitFor } from '../support/wait.js';
 
 // The same flow on SQLite and, where its binaries are (always under CI), on PostgreSQL started for the test.
 for (const dialect of ['sqlite', ...(postgresAvailable ? ['postgres'] : [])] as const) {
@@ -85,12 +73,17 @@ for (const dialect of ['sqlite', ...(postgresAvailable ? ['postgres'] : [])] as 
       }
 
       // No one calls run: the schedule does, and the rule's action starts the pipeline.
-      const runs = await eventually(async () => {
-        const list = await api(server.url, 'GET', '/api/v1/pipelines/retrain/runs');
-        const found = list.json.runs as { id: string; reason: string; status: string }[] | undefined;
-        if (found?.some((r) => r.status === 'failed')) throw new Error(JSON.stringify(found));
-        return found?.some((r) => r.status === 'succeeded') ? found : undefined;
-      });
+      const runs = await waitFor(
+        async () => {
+          const list = await api(server.url, 'GET', '/api/v1/pipelines/retrain/runs');
+          const found = (list.json.runs ?? []) as { id: string; reason: string; status: string }[];
+          if (found.some((r) => r.status === 'failed')) throw new Error(JSON.stringify(found));
+          return found;
+        },
+        (found) => found.some((r) => r.status === 'succeeded'),
+        'the alert-started pipeline run to succeed',
+        20_000,
+      );
       expect(runs[0]?.reason).toBe('alert');
       const monitor = await api(server.url, 'GET', '/api/v1/endpoints/lin-ep/monitor');
       expect(monitor.json.last_run_at).toEqual(expect.any(Number));

@@ -7,6 +7,9 @@ import type { PipelineRunView } from '../../src/pipelines/index.js';
 import { createClient, type SlipwayClient } from '../../src/sdk/index.js';
 import { createSlipway } from '../../src/server.js';
 import type { TestServer } from '../support/slipway.js';
+import { waitFor } from '../support/wait.js';
+
+export { waitFor };
 
 /** A real server with a fast pipeline scheduler (100 ms) on a temp data dir. */
 export async function startPipelineServer(): Promise<TestServer> {
@@ -48,22 +51,6 @@ export async function writeFiles(dir: string, files: Record<string, string | Uin
   for (const [path, content] of Object.entries(files)) {
     await mkdir(dirname(join(dir, path)), { recursive: true });
     await writeFile(join(dir, path), content);
-  }
-}
-
-/** Polls until `done` holds (or fails the test after `timeoutMs`). */
-export async function waitFor<T>(
-  probe: () => Promise<T>,
-  done: (value: T) => boolean,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

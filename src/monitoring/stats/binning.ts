@@ -93,7 +93,8 @@ export function linearQuantile(sorted: ArrayLike<number>, q: number): number {
   return frac >= 0.5 ? b - (b - a) * (1 - frac) : a + (b - a) * frac;
 }
 
-function binIndex(v: number, edges: readonly number[]): number {
+/** The bin a value falls in: bin i holds [edges[i-1], edges[i]) (binary search). */
+export function binIndex(v: number, edges: readonly number[]): number {
   let lo = 0;
   let hi = edges.length;
   while (lo < hi) {
