@@ -36,7 +36,8 @@ const SHIFT_SIGNIFICANCE = 0.001;
 
 export const defaultChecks: CheckSpec[] = [
   { metric: 'error_rate', max: 0.01, minSamples: 50 },
-  { metric: 'latency_p99_ratio', max: 2, minSamples: 50 },
+  // A p99 of fewer than 100 samples is their maximum: one stalled request would decide it.
+  { metric: 'latency_p99_ratio', max: 2, minSamples: 100 },
   { metric: 'prediction_psi', max: 0.2, minSamples: 50 },
 ];
 

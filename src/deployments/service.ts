@@ -333,8 +333,13 @@ export function createDeploymentService(deps: DeploymentDeps) {
     const canary = windowOf(rollout.endpoint, rollout.candidate_version, rollout.step_started_at);
     const analysis = analyseStep(baseline, canary, checks);
     const elapsed = now - rollout.step_started_at;
-    if (analysis.verdict === 'fail') {
-      const failed = analysis.results
+    // Errors are harm already done, so they roll back at the first look. Latency and prediction shift are
+    // estimates: looked at on every tick, a test at p < 0.001 would raise a false alarm once in a few hundred
+    // steps and a p99 of a few dozen samples is their maximum, so they are judged once, on the step's full window.
+    const stepOver = elapsed >= rollout.interval_ms;
+    const judged = stepOver ? analysis.results : analysis.results.filter((r) => r.metric === 'error_rate');
+    if (judged.some((r) => r.verdict === 'fail')) {
+      const failed = judged
         .filter((r) => r.verdict === 'fail')
         .map((r) => `${r.metric} ${r.reason}`);
       await finishRollout(
@@ -346,7 +351,7 @@ export function createDeploymentService(deps: DeploymentDeps) {
       );
       return;
     }
-    if (elapsed < rollout.interval_ms) return;
+    if (!stepOver) return;
     if (analysis.verdict === 'inconclusive') {
       // Never promote on missing data: hold the step and say why.
       await store.updateRollout(store.db, rollout.id, {

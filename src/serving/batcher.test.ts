@@ -24,7 +24,21 @@ function summingModel(options: { delayMs?: number; gate?: Promise<void> } = {}) 
   return { infer, calls };
 }
 
+/** One turn of the event loop: the batcher reads its queue once per turn. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 describe('dynamic batcher', () => {
+  it('batches every request that arrived in the same turn, without waiting longer', async () => {
+    const model = summingModel();
+    const batcher = createBatcher(model.infer, defaultBatchPolicy);
+    const results = await Promise.all([1, 2, 3, 4, 5].map((i) => batcher.submit(rowsTensor([i, i]), 1)));
+    expect(results.map((r) => r.outputs.y?.data[0])).toEqual([2, 4, 6, 8, 10]);
+    expect(model.calls).toEqual([5]);
+    // Alone, a request runs in the next turn.
+    await batcher.submit(rowsTensor([1, 1]), 1);
+    expect(model.calls).toEqual([5, 1]);
+  });
+
   it('merges queued requests up to maxBatchSize and splits outputs back in order', async () => {
     let open: () => void = () => undefined;
     const gate = new Promise<void>((r) => (open = r));
@@ -36,6 +50,7 @@ describe('dynamic batcher', () => {
     });
     // The first request occupies the only slot; the next five queue and run as batches of 4 rows then 1.
     const first = batcher.submit(rowsTensor([1, 1]), 1);
+    await turn();
     const queued = [1, 2, 3, 4, 5].map((i) => batcher.submit(rowsTensor([i, 10 * i]), 1));
     expect(batcher.queuedRows).toBe(5);
     open();
@@ -62,6 +77,7 @@ describe('dynamic batcher', () => {
       maxConcurrentBatches: 1,
     });
     const blocker = batcher.submit(rowsTensor([0, 0]), 1);
+    await turn();
     const a = batcher.submit(rowsTensor([1, 2, 3, 4]), 2);
     const b = batcher.submit(rowsTensor([1, 1, 1], 3), 1);
     const c = batcher.submit(rowsTensor([5, 5]), 1);
@@ -82,6 +98,7 @@ describe('dynamic batcher', () => {
       maxConcurrentBatches: 1,
     });
     const running = batcher.submit(rowsTensor([1, 1]), 1);
+    await turn();
     const q1 = batcher.submit(rowsTensor([1, 1]), 1);
     const q2 = batcher.submit(rowsTensor([1, 1]), 1);
     await expect(batcher.submit(rowsTensor([1, 1]), 1)).rejects.toMatchObject({
@@ -98,6 +115,7 @@ describe('dynamic batcher', () => {
     const model = summingModel({ gate });
     const batcher = createBatcher(model.infer, { ...defaultBatchPolicy, maxConcurrentBatches: 1 });
     const running = batcher.submit(rowsTensor([1, 1]), 1);
+    await turn();
     const late = batcher.submit(rowsTensor([2, 2]), 1, { timeoutMs: 20 });
     await expect(late).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED', status: 504 });
     expect(batcher.queuedRows).toBe(0);
@@ -150,6 +168,7 @@ describe('dynamic batcher isolation', () => {
       { ...defaultBatchPolicy, maxBatchSize: 8, maxConcurrentBatches: 1 },
     );
     const blocker = batcher.submit(rowsTensor([0, 0]), 1);
+    await turn();
     const good = [1, 2, 3].map((i) => batcher.submit(rowsTensor([i, i]), 1));
     const bad = batcher.submit(rowsTensor([-1, 5]), 1);
     open();

@@ -1,52 +1,175 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type MetricObjectWithValues, type MetricValue, type Registry } from 'prom-client';
 
 const LATENCY_BUCKETS_SECONDS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 
+/** One label set's histogram: plain counters that the request path updates without hashing labels. */
+export interface HistogramCell {
+  observe(value: number): void;
+}
+
+/**
+ * A labelled Prometheus histogram whose cells are looked up once (per loaded model version) and then cost an
+ * array increment per observation; prom-client hashes and validates the labels on every call, which the
+ * inference path would pay several times per request. Exposed in prom-client's format through the registry.
+ */
+class CellHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly cells = new Map<
+    string,
+    { labels: Record<string, string>; counts: Float64Array; sum: number; count: number }
+  >();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly buckets: readonly number[],
+    registry: Registry,
+  ) {
+    registry.registerMetric(this as never);
+  }
+
+  cell(labels: Record<string, string>): HistogramCell {
+    const key = JSON.stringify(labels);
+    let entry = this.cells.get(key);
+    if (entry === undefined) {
+      entry = { labels, counts: new Float64Array(this.buckets.length), sum: 0, count: 0 };
+      this.cells.set(key, entry);
+    }
+    const target = entry;
+    const bounds = this.buckets;
+    return {
+      observe(value: number) {
+        target.sum += value;
+        target.count++;
+        for (let i = 0; i < bounds.length; i++) {
+          if (value <= (bounds[i] as number)) {
+            target.counts[i] = (target.counts[i] as number) + 1;
+            return;
+          }
+        }
+      },
+    };
+  }
+
+  async get(): Promise<Omit<MetricObjectWithValues<MetricValue<string>>, 'collect'>> {
+    const values: MetricValue<string>[] = [];
+    const bucketName = `${this.name}_bucket`;
+    for (const { labels, counts, sum, count } of this.cells.values()) {
+      let cumulative = 0;
+      this.buckets.forEach((le, i) => {
+        cumulative += counts[i] as number;
+        values.push({
+          labels: { le },
+          sharedLabels: labels,
+          value: cumulative,
+          metricName: bucketName,
+        } as never);
+      });
+      values.push({
+        labels: { le: '+Inf' },
+        sharedLabels: labels,
+        value: count,
+        metricName: bucketName,
+      } as never);
+      values.push({ labels: {}, sharedLabels: labels, value: sum, metricName: `${this.name}_sum` } as never);
+      values.push({
+        labels: {},
+        sharedLabels: labels,
+        value: count,
+        metricName: `${this.name}_count`,
+      } as never);
+    }
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type as never,
+      aggregator: this.aggregator,
+      values,
+    };
+  }
+
+  reset(): void {
+    this.cells.clear();
+  }
+}
+
 /** Serving metrics, per model and version. Histograms give p50/p95/p99 through histogram_quantile. */
 export function createServingMetrics(registry: Registry) {
   const labelNames = ['model', 'version'] as const;
+  /** Answered requests per model version, counted in plain numbers and added to the counter at scrape time. */
+  const answered = new Map<string, { labels: { model: string; version: string }; pending: number }>();
+  /** Where the queue depth is read at scrape time (the loaded models' batchers). */
+  let queueDepths: () => Iterable<{ model: string; version: string; rows: number }> = () => [];
+  const requests = new Counter({
+    name: 'slipway_inference_requests_total',
+    help: 'Inference requests by outcome (ok, bad_request, shed, timeout, error)',
+    labelNames: ['model', 'version', 'outcome'] as const,
+    registers: [registry],
+    collect() {
+      for (const entry of answered.values()) {
+        if (entry.pending === 0) continue;
+        this.inc({ ...entry.labels, outcome: 'ok' }, entry.pending);
+        entry.pending = 0;
+      }
+    },
+  });
   return {
-    requests: new Counter({
-      name: 'slipway_inference_requests_total',
-      help: 'Inference requests by outcome (ok, bad_request, shed, timeout, error)',
-      labelNames: ['model', 'version', 'outcome'] as const,
-      registers: [registry],
-    }),
-    latency: new Histogram({
-      name: 'slipway_inference_request_duration_seconds',
-      help: 'Time from request decoded to response encoded',
-      labelNames,
-      buckets: LATENCY_BUCKETS_SECONDS,
-      registers: [registry],
-    }),
-    queue: new Histogram({
-      name: 'slipway_inference_queue_duration_seconds',
-      help: 'Time a request waited in the batching queue',
-      labelNames,
-      buckets: LATENCY_BUCKETS_SECONDS,
-      registers: [registry],
-    }),
-    compute: new Histogram({
-      name: 'slipway_inference_compute_duration_seconds',
-      help: 'Time one batch spent in the runtime',
-      labelNames,
-      buckets: LATENCY_BUCKETS_SECONDS,
-      registers: [registry],
-    }),
-    batchSize: new Histogram({
-      name: 'slipway_inference_batch_size_rows',
-      help: 'Rows per batch sent to the runtime',
-      labelNames,
-      buckets: BATCH_BUCKETS,
-      registers: [registry],
-    }),
+    requests,
+    /** The `ok` outcome's counter for one version, for the request path. */
+    answeredCell(labels: { model: string; version: string }): { inc(): void } {
+      const key = `${labels.model}\u0000${labels.version}`;
+      let entry = answered.get(key);
+      if (entry === undefined) {
+        entry = { labels, pending: 0 };
+        answered.set(key, entry);
+        requests.inc({ ...labels, outcome: 'ok' }, 0);
+      }
+      const target = entry;
+      return {
+        inc() {
+          target.pending++;
+        },
+      };
+    },
+    latency: new CellHistogram(
+      'slipway_inference_request_duration_seconds',
+      'Time from request decoded to response encoded',
+      LATENCY_BUCKETS_SECONDS,
+      registry,
+    ),
+    queue: new CellHistogram(
+      'slipway_inference_queue_duration_seconds',
+      'Time a request waited in the batching queue',
+      LATENCY_BUCKETS_SECONDS,
+      registry,
+    ),
+    compute: new CellHistogram(
+      'slipway_inference_compute_duration_seconds',
+      'Time one batch spent in the runtime',
+      LATENCY_BUCKETS_SECONDS,
+      registry,
+    ),
+    batchSize: new CellHistogram(
+      'slipway_inference_batch_size_rows',
+      'Rows per batch sent to the runtime',
+      BATCH_BUCKETS,
+      registry,
+    ),
     queueDepth: new Gauge({
       name: 'slipway_inference_queue_depth_rows',
       help: 'Rows waiting in the batching queue',
       labelNames,
       registers: [registry],
+      collect() {
+        this.reset();
+        for (const q of queueDepths()) this.set({ model: q.model, version: q.version }, q.rows);
+      },
     }),
+    /** Tells the queue-depth gauge where to read the queues when it is scraped. */
+    readQueueDepthsFrom(source: () => Iterable<{ model: string; version: string; rows: number }>): void {
+      queueDepths = source;
+    },
     modelsLoaded: new Gauge({
       name: 'slipway_models_loaded',
       help: 'Model versions loaded and ready',

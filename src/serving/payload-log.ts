@@ -108,10 +108,14 @@ export function createJsonlPayloadSink(dir: string, maxFileBytes = 64 * 1024 * 1
   let current: { path: string; stream: WriteStream; bytes: number } | undefined;
   let part = 0;
 
-  /** The file name stem of a record: its model's folder and the hour it was logged in. */
+  /** The file name stem of a record: its model's folder and the hour it was logged in (the last one kept). */
+  let last = { model: '', hour: Number.NaN, base: '' };
   const baseOf = (record: PayloadRecord): string => {
-    const hour = new Date(record.timestampMs).toISOString().slice(0, 13).replace('T', '-');
-    return join(dir, record.model.replaceAll('/', '_'), hour);
+    const hour = Math.floor(record.timestampMs / 3_600_000);
+    if (hour === last.hour && record.model === last.model) return last.base;
+    const stamp = new Date(hour * 3_600_000).toISOString().slice(0, 13).replace('T', '-');
+    last = { model: record.model, hour, base: join(dir, record.model.replaceAll('/', '_'), stamp) };
+    return last.base;
   };
 
   const fileFor = async (base: string): Promise<{ stream: WriteStream; bytes: number; path: string }> => {

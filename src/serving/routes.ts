@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { RoutePermission } from '../auth/index.js';
-import { SlipwayError } from '../core/errors.js';
+import { invalidParameter, SlipwayError } from '../core/errors.js';
 import { parseInput } from '../core/request-input.js';
 import { VERSION } from '../version.js';
 import { decodeInvocation, encodeInvocationResponse } from './protocols/invocations.js';
@@ -102,7 +102,7 @@ export function servingRoutes(
     type Routed = NonNullable<ReturnType<EndpointRouter['route']>>;
     /** An endpoint name routes by its traffic policy; anything else names a loaded model (and version). */
     const target = (request: FastifyRequest): { model: ServedModel; routed?: Routed; endpoint?: string } => {
-      const params = parseInput(modelParams, request.params);
+      const params = pathParams(request);
       if (params.version === undefined && options.router !== undefined) {
         const routed = options.router.route(params.model, routingKeyOf(request));
         if (routed !== undefined) return { model: routed.model, routed, endpoint: params.model };
@@ -339,6 +339,14 @@ export function servingRoutes(
       );
     };
   };
+}
+
+/** The model (and version) named in the path; checked by hand, as this runs on every inference request. */
+function pathParams(request: FastifyRequest): { model: string; version?: string } {
+  const { model, version } = request.params as { model?: string; version?: string };
+  if (model === undefined || model === '') throw invalidParameter("path parameter 'model' must not be empty");
+  if (version === '') throw invalidParameter("path parameter 'version' must not be empty");
+  return version === undefined ? { model } : { model, version };
 }
 
 /** A per-request deadline may also come as a header (ms), for clients that cannot set V2 parameters. */

@@ -23,7 +23,7 @@ export interface ServingDeps {
 
 /** One loaded model version with its own batching queue. */
 export interface ServedModel {
-  /** Metric children bound to this model and version once, so the hot path skips label lookups. */
+  /** Metric cells bound to this model and version once, so the hot path skips label lookups. */
   meters: {
     ok: { inc(): void };
     latency: { observe(value: number): void };
@@ -95,12 +95,13 @@ export function createServingService(deps: ServingDeps) {
     const bytes = await deps.blobs.read(file.onnxPath);
     const loaded = await deps.runtime.load(bytes, { name: `${name}/${version}` });
     const labels = { model: name, version };
+    const batchSize = deps.metrics.batchSize.cell(labels);
+    const compute = deps.metrics.compute.cell(labels);
     const batcher = createBatcher((inputs, outputNames) => loaded.infer(inputs, outputNames), policy, {
       onBatch: (rows, inferMs) => {
-        deps.metrics.batchSize.observe(labels, rows);
-        deps.metrics.compute.observe(labels, inferMs / 1000);
+        batchSize.observe(rows);
+        compute.observe(inferMs / 1000);
       },
-      onQueueDepth: (rows) => deps.metrics.queueDepth.set(labels, rows),
     });
     const model: ServedModel = {
       name,
@@ -111,9 +112,9 @@ export function createServingService(deps: ServingDeps) {
       batcher,
       loadedAtMs: Date.now(),
       meters: {
-        ok: deps.metrics.requests.labels({ ...labels, outcome: 'ok' }),
-        latency: deps.metrics.latency.labels(labels),
-        queue: deps.metrics.queue.labels(labels),
+        ok: deps.metrics.answeredCell(labels),
+        latency: deps.metrics.latency.cell(labels),
+        queue: deps.metrics.queue.cell(labels),
       },
     };
     try {
@@ -131,6 +132,10 @@ export function createServingService(deps: ServingDeps) {
     }
     return model;
   };
+
+  deps.metrics.readQueueDepthsFrom(() =>
+    self.list().map((m) => ({ model: m.name, version: m.version, rows: m.batcher.queuedRows })),
+  );
 
   const self = {
     /**
