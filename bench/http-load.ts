@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
@@ -50,6 +51,8 @@ export const fmt = (n: number, digits = 1): string => n.toFixed(digits);
 
 export interface AutocannonResult {
   ok: number;
+  /** Requests completed (any status). */
+  total: number;
   rps: number;
   p50: number;
   p99: number;
@@ -73,7 +76,7 @@ export function autocannon(
     maxBuffer: 64 * 1024 * 1024,
   });
   const out = JSON.parse(run.stdout) as {
-    requests: { average: number };
+    requests: { average: number; total: number };
     latency: { p50: number; p99: number };
     errors: number;
     non2xx: number;
@@ -81,6 +84,7 @@ export function autocannon(
   };
   return {
     ok: out['2xx'],
+    total: out.requests.total,
     rps: out.requests.average,
     p50: out.latency.p50,
     p99: out.latency.p99,
@@ -97,7 +101,7 @@ export async function startSlipwayProcess(
   args: string[],
   port: number,
   readyPath: string,
-): Promise<{ base: string; stop(): Promise<void> }> {
+): Promise<{ base: string; pid: number | undefined; stop(): Promise<void> }> {
   const child: ChildProcess = spawn(
     process.execPath,
     [join(root, 'bin/slipway.js'), ...args, '--port', String(port)],
@@ -109,6 +113,7 @@ export async function startSlipwayProcess(
   await waitReady(`${base}${readyPath}`, child);
   return {
     base,
+    pid: child.pid,
     async stop() {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
@@ -131,4 +136,17 @@ export async function waitReady(url: string, child: ChildProcess): Promise<void>
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${url} did not become ready`);
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc; undefined where there is no /proc. */
+export function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at ')'; utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
 }

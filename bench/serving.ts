@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { seedModelVersions } from '../test/support/seed.js';
-import { autocannon, randomPort, startSlipwayProcess, waitReady } from './http-load.js';
+import { autocannon, cpuSeconds, randomPort, startSlipwayProcess, waitReady } from './http-load.js';
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '32' } },
@@ -43,7 +43,17 @@ const run = (
     durationS: options.duration ?? seconds,
     ...(options.rate !== undefined && { rate: options.rate }),
   });
-type Result = ReturnType<typeof run>;
+type Result = ReturnType<typeof run> & { cpuUsPerRequest?: number };
+
+/** One run, with the server's CPU time per request (user + system, all its threads) when /proc has it. */
+const measured = (pid: number | undefined, url: string, body: string): Result => {
+  const before = cpuSeconds(pid);
+  const result: Result = run(url, body);
+  const after = cpuSeconds(pid);
+  if (before !== undefined && after !== undefined && result.total > 0)
+    result.cpuUsPerRequest = ((after - before) * 1e6) / result.total;
+  return result;
+};
 
 const stopProcess = async (child: ChildProcess) => {
   const exited = new Promise((r) => child.once('exit', r));
@@ -68,7 +78,7 @@ const bare = spawn(
 );
 await waitReady(`http://127.0.0.1:${barePort}/`, bare);
 run(`http://127.0.0.1:${barePort}/v2/models/gbt/infer`, single, { duration: 2 });
-const a = run(`http://127.0.0.1:${barePort}/v2/models/gbt/infer`, single);
+const a = measured(bare.pid, `http://127.0.0.1:${barePort}/v2/models/gbt/infer`, single);
 await stopProcess(bare);
 
 // (b) slipway serve
@@ -82,7 +92,7 @@ const slipwayServer = await startSlipwayProcess(
 const slipwayBase = slipwayServer.base;
 const slipwayUrl = `${slipwayBase}/v2/models/gbt/infer`;
 run(slipwayUrl, single, { duration: 2 });
-const b = run(slipwayUrl, single);
+const b = measured(slipwayServer.pid, slipwayUrl, single);
 const b64 = run(slipwayUrl, batch64);
 const half = run(slipwayUrl, single, { rate: b.rps / 2 });
 // Overload: twice the sustainable rate offered by many connections. The server-side latency histogram of
@@ -105,7 +115,7 @@ if (hasPython) {
   const fast = spawn(python, [join(root, 'bench/fastapi_server.py'), String(fastPort)], { stdio: 'inherit' });
   await waitReady(`http://127.0.0.1:${fastPort}/v2/health/ready`, fast);
   run(`http://127.0.0.1:${fastPort}/v2/models/gbt100/infer`, single, { duration: 2 });
-  c = run(`http://127.0.0.1:${fastPort}/v2/models/gbt100/infer`, single);
+  c = measured(fast.pid, `http://127.0.0.1:${fastPort}/v2/models/gbt100/infer`, single);
   await stopProcess(fast);
 } else {
   console.log(
@@ -113,12 +123,13 @@ if (hasPython) {
   );
 }
 
-const fmt = (r: Result) => `${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx}`;
+const fmt = (r: Result) =>
+  `${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx} | ${r.cpuUsPerRequest?.toFixed(1) ?? ''}`;
 console.log(
   `\nServing benchmark: ${seconds}s per run, ${connections} connections, autocannon on the same 2-core box`,
 );
-console.log('| server | req/s | p50 ms | p99 ms | errors |');
-console.log('|---|---|---|---|---|');
+console.log('| server | req/s | p50 ms | p99 ms | errors | server CPU µs/request |');
+console.log('|---|---|---|---|---|---|');
 console.log(`| (a) bare node:http, fixed V2 response | ${fmt(a)} |`);
 console.log(`| (b) slipway serve, gbt100 ONNX, 1 row/request, payload log on | ${fmt(b)} |`);
 if (c !== undefined) console.log(`| (c) FastAPI + uvicorn + scikit-learn, 1 row/request | ${fmt(c)} |`);
@@ -130,6 +141,11 @@ console.log(
 console.log(
   `\nratios: (b)/(a) = ${(b.rps / a.rps).toFixed(2)}${c === undefined ? '' : `, (b)/(c) = ${(b.rps / c.rps).toFixed(1)}`}`,
 );
+if (a.cpuUsPerRequest !== undefined && b.cpuUsPerRequest !== undefined) {
+  console.log(
+    `server CPU per request: (b) ${b.cpuUsPerRequest.toFixed(1)} µs = ${(b.cpuUsPerRequest / a.cpuUsPerRequest).toFixed(1)}x (a)'s ${a.cpuUsPerRequest.toFixed(1)} µs${c?.cpuUsPerRequest === undefined ? '' : `; (c) ${c.cpuUsPerRequest.toFixed(1)} µs`}`,
+  );
+}
 const logged = /slipway_payload_log_records_total (\d+)/.exec(metrics)?.[1];
 const dropped = /slipway_payload_log_dropped_total (\d+)/.exec(metrics)?.[1];
 console.log(`payload log: ${logged} records written, ${dropped} dropped`);
