@@ -1,0 +1,148 @@
+import { connect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+
+/**
+ * A light open-loop HTTP/1.1 load generator for latency at a fixed rate. Requests are pre-encoded bytes written to
+ * keep-alive sockets, and responses are framed by Content-Length (or the end of a chunked body), so the generator
+ * costs a few microseconds per request: on a 2-core machine it leaves the server its core, which node:http's
+ * client (tens of microseconds per request) and autocannon's `-R` (a per-second budget each connection spends in a
+ * burst) do not. Request i is sent at begin + i / rate, on a free connection; latency runs from the write to the
+ * last byte of the response. Sends that went out 5 ms or more late are
+ * counted: a run where they are not near zero measured the generator, not the server.
+ * Sends wait for their timer tick (about a millisecond), so they go out in small bursts.
+ */
+export interface OpenLoopResult {
+  sent: number;
+  ok: number;
+  failed: number;
+  /** Sends that went out 5 ms or more after their scheduled time: the generator stalled. */
+  late: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+interface Connection {
+  socket: Socket;
+  sentAt: number;
+  pending: Buffer;
+  busy: boolean;
+}
+
+export async function openLoop(
+  url: string,
+  requestBytes: (i: number) => Buffer,
+  options: { rate: number; seconds: number; connections?: number },
+): Promise<OpenLoopResult> {
+  const target = new URL(url);
+  const connectionCount = options.connections ?? 64;
+  const latencies: number[] = [];
+  let failed = 0;
+  let late = 0;
+  let sent = 0;
+  const free: Connection[] = [];
+  const backlog: number[] = [];
+
+  const send = (connection: Connection, i: number) => {
+    connection.busy = true;
+    connection.sentAt = performance.now();
+    connection.socket.write(requestBytes(i));
+  };
+
+  const onResponseEnd = (connection: Connection, status: number) => {
+    if (status === 200) latencies.push(performance.now() - connection.sentAt);
+    else failed++;
+    connection.busy = false;
+    const next = backlog.shift();
+    if (next === undefined) free.push(connection);
+    else send(connection, next);
+  };
+
+  const open = () =>
+    new Promise<Connection>((resolve, reject) => {
+      const socket = connect(Number(target.port), target.hostname, () => resolve(connection));
+      socket.setNoDelay(true);
+      const connection: Connection = { socket, sentAt: 0, pending: Buffer.alloc(0), busy: false };
+      socket.on('error', reject);
+      socket.on('data', (chunk: Buffer) => {
+        connection.pending =
+          connection.pending.length === 0 ? chunk : Buffer.concat([connection.pending, chunk]);
+        // One response at a time per connection (no pipelining): parse it once it is complete.
+        for (;;) {
+          const buffer = connection.pending;
+          const headerEnd = buffer.indexOf('\r\n\r\n');
+          if (headerEnd < 0) return;
+          const head = buffer.subarray(0, headerEnd).toString('latin1');
+          const status = Number(head.slice(9, 12));
+          const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+          let end: number;
+          if (length !== null) {
+            end = headerEnd + 4 + Number(length[1]);
+            if (buffer.length < end) return;
+          } else {
+            const last = buffer.indexOf('\r\n0\r\n\r\n', headerEnd);
+            if (last < 0) return;
+            end = last + 7;
+          }
+          connection.pending = buffer.subarray(end);
+          onResponseEnd(connection, status);
+        }
+      });
+    });
+
+  for (let i = 0; i < connectionCount; i++) free.push(await open());
+  const connections = [...free];
+  const begin = performance.now();
+  const durationMs = options.seconds * 1000;
+  const total = Math.floor(options.seconds * options.rate);
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const now = performance.now();
+      const elapsed = now - begin;
+      // Request i is due at i / rate: the first goes out at once.
+      const due = Math.min(total, Math.floor(elapsed * (options.rate / 1000)) + 1);
+      for (; sent < due; sent++) {
+        if (now - (begin + sent * (1000 / options.rate)) >= 5) late++;
+        const connection = free.pop();
+        if (connection === undefined) backlog.push(sent);
+        else send(connection, sent);
+      }
+      if (elapsed >= durationMs) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 1);
+  });
+  // Let what is in flight finish (bounded: 5 s).
+  const deadline = performance.now() + 5000;
+  while ((backlog.length > 0 || connections.some((c) => c.busy)) && performance.now() < deadline)
+    await new Promise((r) => setTimeout(r, 5));
+  failed += backlog.length + connections.filter((c) => c.busy).length;
+  for (const connection of connections) connection.socket.destroy();
+  const elapsedS = (performance.now() - begin) / 1000;
+  const sorted = Float64Array.from(latencies).sort();
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+  return {
+    sent,
+    ok: latencies.length,
+    failed,
+    late,
+    rps: Math.round(latencies.length / elapsedS),
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    maxMs: sorted[sorted.length - 1] ?? Number.NaN,
+  };
+}
+
+/** The bytes of one HTTP/1.1 keep-alive request. */
+export function httpRequest(url: string, method: string, body?: string): Buffer {
+  const target = new URL(url);
+  const payload = body === undefined ? '' : body;
+  const head =
+    `${method} ${target.pathname}${target.search} HTTP/1.1\r\nhost: ${target.host}\r\nconnection: keep-alive\r\n` +
+    (body === undefined
+      ? '\r\n'
+      : `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(payload)}\r\n\r\n`);
+  return Buffer.from(head + payload);
+}
