@@ -339,9 +339,7 @@ export function createDeploymentService(deps: DeploymentDeps) {
     const stepOver = elapsed >= rollout.interval_ms;
     const judged = stepOver ? analysis.results : analysis.results.filter((r) => r.metric === 'error_rate');
     if (judged.some((r) => r.verdict === 'fail')) {
-      const failed = judged
-        .filter((r) => r.verdict === 'fail')
-        .map((r) => `${r.metric} ${r.reason}`);
+      const failed = judged.filter((r) => r.verdict === 'fail').map((r) => `${r.metric} ${r.reason}`);
       await finishRollout(
         rollout,
         'rolled_back',
