@@ -865,8 +865,12 @@ export function createMonitoringService(deps: MonitoringDeps) {
         unknown: 0,
         unknown_request_ids: [],
       };
-      await store.db.transaction().execute(async (trx) => {
-        for (let i = 0; i < labels.length; i += 500) {
+      // One transaction per 500 labels, with a turn of the event loop between them: a 100,000-label call must not
+      // hold the database and the event loop for its whole length while inference requests wait. A call that
+      // fails part way can be sent again: what was written comes back as duplicates, nothing twice.
+      for (let i = 0; i < labels.length; i += 500) {
+        if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+        await store.db.transaction().execute(async (trx) => {
           const chunk = labels.slice(i, i + 500);
           const found = await trx
             .selectFrom('monitor_predictions')
@@ -900,8 +904,8 @@ export function createMonitoringService(deps: MonitoringDeps) {
             known.set(key, label.label);
             outcome.accepted++;
           }
-        }
-      });
+        });
+      }
       await store.addLabelCounts(endpoint, {
         accepted: outcome.accepted,
         unknown: outcome.unknown,
