@@ -34,6 +34,8 @@ export interface RetrainOutcome {
   candidate_version?: string;
   gate_passed?: boolean;
   rollout_state?: string;
+  /** The canary's last analysis: each check's verdict and why. */
+  rollout_checks?: string[];
 }
 
 export interface MonthOutcome {
@@ -275,7 +277,9 @@ async function loop(
       retrains.push(retrain);
       if (done.status === 'succeeded') {
         print(`gate passed; canary of v${retrain.candidate_version} under live traffic…`);
-        retrain.rollout_state = await driveCanary(client, url, rows, size.requestRows, print);
+        const canary = await driveCanary(client, url, rows, size.requestRows, print);
+        retrain.rollout_state = canary.state;
+        retrain.rollout_checks = canary.checks;
       } else {
         print(`retraining stopped: ${done.error ?? done.status}; the champion stays`);
       }
@@ -479,7 +483,7 @@ async function driveCanary(
   rows: FlightRow[],
   perRequest: number,
   print: (line: string) => void,
-): Promise<string> {
+): Promise<{ state: string; checks: string[] }> {
   const deadline = Date.now() + 180_000;
   let last = '';
   while (Date.now() < deadline) {
@@ -490,13 +494,15 @@ async function driveCanary(
     if (line !== last) print(`canary: ${line}`);
     last = line;
     if (rollout === undefined || (state !== 'running' && state !== 'paused')) {
-      for (const check of rollout?.last_analysis?.results ?? [])
-        print(`  ${check.metric}: ${check.verdict} (${check.reason})`);
-      return state;
+      const checks = (rollout?.last_analysis?.results ?? []).map(
+        (check) => `${check.metric}: ${check.verdict} (${check.reason})`,
+      );
+      for (const check of checks) print(`  ${check}`);
+      return { state, checks };
     }
     await replay(url, rows.slice(0, perRequest * 20), perRequest, 'canary');
   }
-  return 'timed out';
+  return { state: 'timed out', checks: [] };
 }
 
 type PipelineRun = Awaited<ReturnType<SlipwayClient['getPipelineRun']>>;

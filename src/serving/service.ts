@@ -118,12 +118,17 @@ export function createServingService(deps: ServingDeps) {
       },
     };
     try {
-      // Warm every worker's session before the version is reported ready.
-      await Promise.all(
-        Array.from({ length: policy.maxConcurrentBatches }, () =>
-          loaded.infer(exampleInputs(signature.inputs)),
-        ),
-      );
+      // Warm every worker's session before the version is reported ready, with one row and with a full batch
+      // (as Triton's warm-up does per batch size): ONNX Runtime sizes its buffers on the first run of a shape, so
+      // a cold full batch would otherwise land on the first requests, such as a canary's.
+      const batchable = signature.inputs.every((spec) => spec.shape[0] === -1);
+      for (const rows of batchable && policy.maxBatchSize > 1 ? [1, policy.maxBatchSize] : [1]) {
+        await Promise.all(
+          Array.from({ length: policy.maxConcurrentBatches }, () =>
+            loaded.infer(exampleInputs(signature.inputs, rows)),
+          ),
+        );
+      }
     } catch (error) {
       await loaded.dispose();
       throw invalidParameter(
@@ -295,11 +300,11 @@ function outcomeOf(error: unknown): InferenceOutcome {
 const jsonOf = (tensors: TensorMap): Record<string, unknown[]> =>
   Object.fromEntries(Object.entries(tensors).map(([name, tensor]) => [name, tensorToJson(tensor)]));
 
-/** A one-row input of zeros (empty strings for BYTES) that fits the signature, for warm-up. */
-function exampleInputs(specs: readonly TensorSpec[]): TensorMap {
+/** An input of zeros (empty strings for BYTES) with `rows` rows that fits the signature, for warm-up. */
+function exampleInputs(specs: readonly TensorSpec[], rows: number): TensorMap {
   const inputs: TensorMap = {};
   for (const spec of specs) {
-    const shape = spec.shape.map((d) => (d < 0 ? 1 : d));
+    const shape = spec.shape.map((d, i) => (d >= 0 ? d : i === 0 ? rows : 1));
     inputs[spec.name] = {
       datatype: spec.datatype as Datatype,
       shape,

@@ -59,7 +59,10 @@ describe('slipway quickstart --fast', () => {
     expect(fired).toHaveLength(1);
     const runId = fired[0]?.delivery.pipeline?.run_id as string;
     expect(runId).toBe(run.summary.retrains[0]?.pipeline_run_id);
-    expect(run.summary.retrains[0]).toMatchObject({ gate_passed: true, rollout_state: 'promoted' });
+    expect(run.summary.retrains[0], JSON.stringify(run.summary.retrains[0])).toMatchObject({
+      gate_passed: true,
+      rollout_state: 'promoted',
+    });
 
     // That run: started by the alert, every step succeeded, the gate among them.
     const retrain = await api(url, 'GET', `/api/v1/pipeline-runs/${runId}`);
