@@ -63,29 +63,30 @@ export async function openLoop(
     new Promise<Connection>((resolve, reject) => {
       const socket = connect(Number(target.port), target.hostname, () => resolve(connection));
       socket.setNoDelay(true);
-      const connection: Connection = { socket, sentAt: 0, pending: Buffer.alloc(0), busy: false };
+      const connection: Connection = { socket, sentAt: 0, pending: EMPTY, busy: false };
       socket.on('error', reject);
       socket.on('data', (chunk: Buffer) => {
         connection.pending =
           connection.pending.length === 0 ? chunk : Buffer.concat([connection.pending, chunk]);
-        // One response at a time per connection (no pipelining): parse it once it is complete.
+        // One response at a time per connection (no pipelining): parse it once it is complete, reading the
+        // status and Content-Length from the bytes (no strings, so the generator makes little garbage of its own).
         for (;;) {
           const buffer = connection.pending;
-          const headerEnd = buffer.indexOf('\r\n\r\n');
+          const headerEnd = buffer.indexOf(HEADER_END);
           if (headerEnd < 0) return;
-          const head = buffer.subarray(0, headerEnd).toString('latin1');
-          const status = Number(head.slice(9, 12));
-          const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+          const status =
+            (buffer[9] as number) * 100 + (buffer[10] as number) * 10 + (buffer[11] as number) - 5328;
+          const length = contentLength(buffer, headerEnd);
           let end: number;
-          if (length !== null) {
-            end = headerEnd + 4 + Number(length[1]);
+          if (length >= 0) {
+            end = headerEnd + 4 + length;
             if (buffer.length < end) return;
           } else {
-            const last = buffer.indexOf('\r\n0\r\n\r\n', headerEnd);
+            const last = buffer.indexOf(CHUNKED_END, headerEnd);
             if (last < 0) return;
-            end = last + 7;
+            end = last + CHUNKED_END.length;
           }
-          connection.pending = buffer.subarray(end);
+          connection.pending = end === buffer.length ? EMPTY : buffer.subarray(end);
           onResponseEnd(connection, status);
         }
       });
@@ -133,6 +134,32 @@ export async function openLoop(
     p99Ms: at(0.99),
     maxMs: sorted[sorted.length - 1] ?? Number.NaN,
   };
+}
+
+const EMPTY = Buffer.alloc(0);
+const HEADER_END = Buffer.from('\r\n\r\n');
+const CHUNKED_END = Buffer.from('\r\n0\r\n\r\n');
+const CONTENT_LENGTH = Buffer.from('\r\ncontent-length:');
+
+/** The Content-Length header's value in a response head (any letter case), or -1 when there is none. */
+function contentLength(buffer: Buffer, headerEnd: number): number {
+  for (let at = buffer.indexOf(13); at >= 0 && at < headerEnd; at = buffer.indexOf(13, at + 1)) {
+    let match = true;
+    for (let k = 0; k < CONTENT_LENGTH.length && match; k++) {
+      const byte = buffer[at + k] as number;
+      // Letters compare without case (ASCII: set bit 0x20); the other bytes exactly.
+      const lower = byte >= 65 && byte <= 90 ? byte | 0x20 : byte;
+      match = lower === CONTENT_LENGTH[k];
+    }
+    if (!match) continue;
+    let i = at + CONTENT_LENGTH.length;
+    while (buffer[i] === 32) i++;
+    let value = 0;
+    for (let digit = buffer[i] as number; digit >= 48 && digit <= 57; digit = buffer[++i] as number)
+      value = value * 10 + digit - 48;
+    return value;
+  }
+  return -1;
 }
 
 /** The bytes of one HTTP/1.1 keep-alive request. */
