@@ -300,18 +300,25 @@ export function featureRoutes(features: FeatureService) {
  * share them, and in Feast's column-major shape they are most of the bytes.
  */
 export function serializeOnlineResponse(response: OnlineFeaturesResponse): string {
-  const seen = new Map<unknown[], string>();
-  const once = (values: unknown[]) => {
-    let text = seen.get(values);
-    if (text === undefined) {
-      text = JSON.stringify(values);
-      seen.set(values, text);
+  // One string built in order. A view's fields share their statuses and timestamps arrays, and results come
+  // view by view, so each shared array is encoded once; no map or intermediate array per request.
+  let out = `{"metadata":{"feature_names":${JSON.stringify(response.metadata.feature_names)}},"results":[`;
+  let statuses: unknown[] | undefined;
+  let statusesJson = '';
+  let timestamps: unknown[] | undefined;
+  let timestampsJson = '';
+  const results = response.results;
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i] as OnlineFeaturesResponse['results'][number];
+    if (r.statuses !== statuses) {
+      statuses = r.statuses;
+      statusesJson = JSON.stringify(statuses);
     }
-    return text;
-  };
-  const results = response.results.map(
-    (r) =>
-      `{"values":${JSON.stringify(r.values)},"statuses":${once(r.statuses)},"event_timestamps":${once(r.event_timestamps)}}`,
-  );
-  return `{"metadata":{"feature_names":${JSON.stringify(response.metadata.feature_names)}},"results":[${results.join(',')}]}`;
+    if (r.event_timestamps !== timestamps) {
+      timestamps = r.event_timestamps;
+      timestampsJson = JSON.stringify(timestamps);
+    }
+    out += `${i === 0 ? '' : ','}{"values":${JSON.stringify(r.values)},"statuses":${statusesJson},"event_timestamps":${timestampsJson}}`;
+  }
+  return `${out}]}`;
 }
