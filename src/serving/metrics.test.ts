@@ -35,6 +35,14 @@ describe('serving metrics', () => {
     }
     const name = 'slipway_inference_request_duration_seconds';
     expect(linesOf(await ours.metrics(), name)).toEqual(linesOf(await theirs.metrics(), name));
+    // A reset zeroes the cells the request path holds; they keep counting afterwards.
+    const held = metrics.latency.cell({ model: 'm', version: '1' });
+    ours.resetMetrics();
+    theirs.resetMetrics();
+    held.observe(0.003);
+    reference.observe({ model: 'm', version: '1' }, 0.003);
+    const after = (text: string) => linesOf(text, name).filter((line) => line.includes('version="1"'));
+    expect(after(await ours.metrics())).toEqual(after(await theirs.metrics()));
   });
 
   it('adds answered requests to the counter and reads queue depths when scraped', async () => {

@@ -89,8 +89,13 @@ class CellHistogram {
     };
   }
 
+  /** Zeroes every cell (the request path holds them, so they stay). */
   reset(): void {
-    this.cells.clear();
+    for (const cell of this.cells.values()) {
+      cell.counts.fill(0);
+      cell.sum = 0;
+      cell.count = 0;
+    }
   }
 }
 
