@@ -41,8 +41,8 @@ describe('serving metrics', () => {
     theirs.resetMetrics();
     held.observe(0.003);
     reference.observe({ model: 'm', version: '1' }, 0.003);
-    const after = (text: string) => linesOf(text, name).filter((line) => line.includes('version="1"'));
-    expect(after(await ours.metrics())).toEqual(after(await theirs.metrics()));
+    const versionOne = (text: string) => linesOf(text, name).filter((line) => line.includes('version="1"'));
+    expect(versionOne(await ours.metrics())).toEqual(versionOne(await theirs.metrics()));
   });
 
   it('adds answered requests to the counter and reads queue depths when scraped', async () => {
