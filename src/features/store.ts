@@ -1,4 +1,9 @@
-import type { FeatureRegistryTable, MetadataDb } from '../storage/index.js';
+import type {
+  FeatureEndpointBindingTable,
+  FeatureMaterializationTable,
+  FeatureRegistryTable,
+  MetadataDb,
+} from '../storage/index.js';
 
 /** SQL of the feature registry, materialization intervals and endpoint bindings. */
 export function createFeatureStore(metadata: MetadataDb) {
@@ -22,26 +27,15 @@ export function createFeatureStore(metadata: MetadataDb) {
         .executeTakeFirst();
       return row?.end_ms === null || row?.end_ms === undefined ? undefined : Number(row.end_ms);
     },
-    recordMaterialization: (row: {
-      view: string;
-      start_ms: number;
-      end_ms: number;
-      rows: number;
-      started_at: number;
-      finished_at: number;
-    }) => db.insertInto('feature_materializations').values(row).execute(),
+    recordMaterialization: (row: Omit<FeatureMaterializationTable, 'id'>) =>
+      db.insertInto('feature_materializations').values(row).execute(),
     materializations: (view?: string) => {
       let query = db.selectFrom('feature_materializations').selectAll().orderBy('id', 'desc').limit(100);
       if (view !== undefined) query = query.where('view', '=', view);
       return query.execute();
     },
     bindings: () => db.selectFrom('feature_endpoint_bindings').selectAll().orderBy('endpoint').execute(),
-    upsertBinding: async (row: {
-      endpoint: string;
-      feature_service: string;
-      entity_inputs_json: string;
-      updated_at: number;
-    }) => {
+    upsertBinding: async (row: FeatureEndpointBindingTable) => {
       await db
         .insertInto('feature_endpoint_bindings')
         .values(row)

@@ -1,9 +1,13 @@
 import { sql } from 'kysely';
 import {
+  type AlertEventTable,
   type AlertRuleTable,
   leaseAvailableTo,
   type MetadataDb,
   type MonitorPredictionTable,
+  type MonitorReferenceTable,
+  type MonitorResultTable,
+  type MonitorWindowTable,
 } from '../storage/index.js';
 
 /** Monitoring's SQL: monitors, references, window profiles, predictions and labels, results, alerts. */
@@ -69,14 +73,8 @@ export function createMonitoringStore(metadata: MetadataDb) {
         .where('endpoint', '=', endpoint)
         .execute(),
 
-    insertReference: (row: {
-      model: string;
-      version: string;
-      source: string;
-      schema_json: string;
-      profile_json: string;
-      created_at: number;
-    }) => db.insertInto('monitor_references').values(row).execute(),
+    insertReference: (row: Omit<MonitorReferenceTable, 'id'>) =>
+      db.insertInto('monitor_references').values(row).execute(),
     latestReference: (model: string, version: string) =>
       db
         .selectFrom('monitor_references')
@@ -88,15 +86,7 @@ export function createMonitoringStore(metadata: MetadataDb) {
 
     /** Adds a window profile, merging with one this replica already wrote for the same bucket. */
     async saveWindow(
-      row: {
-        endpoint: string;
-        version: string;
-        replica: string;
-        start_ms: number;
-        end_ms: number;
-        rows: number;
-        profile_json: string;
-      },
+      row: MonitorWindowTable,
       merge: (existingJson: string) => { rows: number; profile_json: string },
     ): Promise<void> {
       await db.transaction().execute(async (trx) => {
@@ -162,13 +152,8 @@ export function createMonitoringStore(metadata: MetadataDb) {
         .where('label', 'is not', null)
         .execute(),
 
-    insertResult: (row: {
-      endpoint: string;
-      run_at: number;
-      window_start: number;
-      window_end: number;
-      result_json: string;
-    }) => db.insertInto('monitor_results').values(row).execute(),
+    insertResult: (row: Omit<MonitorResultTable, 'id'>) =>
+      db.insertInto('monitor_results').values(row).execute(),
     results: (endpoint: string, limit: number) =>
       db
         .selectFrom('monitor_results')
@@ -199,15 +184,7 @@ export function createMonitoringStore(metadata: MetadataDb) {
         .where('endpoint', '=', endpoint)
         .where('name', '=', name)
         .executeTakeFirst(),
-    insertEvent: (row: {
-      rule_id: number;
-      endpoint: string;
-      rule: string;
-      state: string;
-      value: number | null;
-      at: number;
-      delivery_json: string;
-    }) => db.insertInto('alert_events').values(row).execute(),
+    insertEvent: (row: Omit<AlertEventTable, 'id'>) => db.insertInto('alert_events').values(row).execute(),
     events: (endpoint: string, limit: number) =>
       db
         .selectFrom('alert_events')
