@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { RoutePermission } from '../auth/index.js';
 import { invalidParameter } from '../core/errors.js';
-import { parseInput } from '../core/request-input.js';
+import { isJsonObject, isNonEmptyString, parseInput, parseInputInPlace } from '../core/request-input.js';
 import type { FeatureService, OnlineFeaturesResponse } from './service.js';
 
 const read: RoutePermission = { action: 'read', resource: 'feature' };
@@ -16,28 +16,17 @@ const onlineSchema = z.object({
   full_feature_names: z.boolean().optional(),
 });
 
-type OnlineRequest = z.infer<typeof onlineSchema>;
-
-/**
- * The online request, checked in place when it is well formed (this route's latency is a target, and zod copies
- * every array it checks); anything else goes through the schema, whose errors name the field.
- */
-function onlineRequestOf(body: unknown): OnlineRequest {
-  const candidate = body as Partial<Record<keyof OnlineRequest, unknown>> | null;
-  const wellFormed =
-    typeof candidate === 'object' &&
-    candidate !== null &&
-    (candidate.features === undefined ||
-      (Array.isArray(candidate.features) &&
-        candidate.features.every((f) => typeof f === 'string' && f.length > 0))) &&
-    (candidate.feature_service === undefined ||
-      (typeof candidate.feature_service === 'string' && candidate.feature_service.length > 0)) &&
-    (candidate.full_feature_names === undefined || typeof candidate.full_feature_names === 'boolean') &&
-    typeof candidate.entities === 'object' &&
-    candidate.entities !== null &&
-    !Array.isArray(candidate.entities) &&
-    Object.values(candidate.entities).every(Array.isArray);
-  return wellFormed ? (candidate as OnlineRequest) : parseInput(onlineSchema, body);
+/** Whether a body is an online request exactly as the schema would accept it (this route has a latency target). */
+function isWellFormedOnline(body: unknown): boolean {
+  if (!isJsonObject(body)) return false;
+  const { features, feature_service, full_feature_names, entities } = body;
+  return (
+    (features === undefined || (Array.isArray(features) && features.every(isNonEmptyString))) &&
+    (feature_service === undefined || isNonEmptyString(feature_service)) &&
+    (full_feature_names === undefined || typeof full_feature_names === 'boolean') &&
+    isJsonObject(entities) &&
+    Object.values(entities).every(Array.isArray)
+  );
 }
 
 const pushSchema = z.object({
@@ -88,7 +77,7 @@ export function featureRoutes(features: FeatureService) {
         },
       },
       async (request, reply) => {
-        const body = onlineRequestOf(request.body);
+        const body = parseInputInPlace(onlineSchema, request.body, isWellFormedOnline);
         const response = await features.getOnlineFeatures({
           features: body.features,
           featureService: body.feature_service,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { invalidParameter } from '../../core/errors.js';
-import { parseInput } from '../../core/request-input.js';
+import { isJsonObject, isNonEmptyString, parseInputInPlace } from '../../core/request-input.js';
 import type { ModelSignature } from '../../registry/index.js';
 import type { TensorMap } from '../runtime/tensor.js';
 import { encodeTensor, tensorToJson } from './tensor-codec.js';
@@ -25,43 +25,33 @@ export const v2RequestSchema = z.object({
   outputs: z.array(z.object({ name: z.string().min(1), parameters })).optional(),
 });
 
-type V2Request = z.infer<typeof v2RequestSchema>;
-
-const isRecord = (value: unknown): boolean =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-const isName = (value: unknown): boolean => typeof value === 'string' && value.length > 0;
-
-/**
- * The request, checked in place when it is well formed (it runs on every inference, and zod copies what it
- * checks); anything else goes through the schema, whose errors name the field and what was expected.
- */
-function v2RequestOf(body: unknown): V2Request {
-  const r = body as Partial<Record<keyof V2Request, unknown>> | null;
-  const wellFormed =
-    isRecord(r) &&
-    r !== null &&
-    (r.id === undefined || typeof r.id === 'string') &&
-    (r.parameters === undefined || isRecord(r.parameters)) &&
-    Array.isArray(r.inputs) &&
-    r.inputs.length > 0 &&
-    r.inputs.every(
-      (input: Record<string, unknown>) =>
-        isRecord(input) &&
-        isName(input.name) &&
-        isName(input.datatype) &&
-        (input.parameters === undefined || isRecord(input.parameters)) &&
+/** Whether a body is a V2 request exactly as the schema would accept it (checked on every inference). */
+function isWellFormedV2(body: unknown): boolean {
+  if (!isJsonObject(body)) return false;
+  const { id, parameters, inputs, outputs } = body;
+  return (
+    (id === undefined || typeof id === 'string') &&
+    (parameters === undefined || isJsonObject(parameters)) &&
+    Array.isArray(inputs) &&
+    inputs.length > 0 &&
+    inputs.every(
+      (input: unknown) =>
+        isJsonObject(input) &&
+        isNonEmptyString(input.name) &&
+        isNonEmptyString(input.datatype) &&
+        (input.parameters === undefined || isJsonObject(input.parameters)) &&
         Array.isArray(input.shape) &&
         input.shape.every((d: unknown) => Number.isInteger(d) && (d as number) >= 0),
     ) &&
-    (r.outputs === undefined ||
-      (Array.isArray(r.outputs) &&
-        r.outputs.every(
-          (output: Record<string, unknown>) =>
-            isRecord(output) &&
-            isName(output.name) &&
-            (output.parameters === undefined || isRecord(output.parameters)),
-        )));
-  return wellFormed ? (r as V2Request) : parseInput(v2RequestSchema, body);
+    (outputs === undefined ||
+      (Array.isArray(outputs) &&
+        outputs.every(
+          (output: unknown) =>
+            isJsonObject(output) &&
+            isNonEmptyString(output.name) &&
+            (output.parameters === undefined || isJsonObject(output.parameters)),
+        )))
+  );
 }
 
 export interface DecodedRequest {
@@ -77,7 +67,7 @@ export interface DecodedRequest {
 
 /** Validates a V2 request against the version's signature and converts it to typed tensors. */
 export function decodeV2Request(body: unknown, signature: ModelSignature): DecodedRequest {
-  const request = v2RequestOf(body);
+  const request = parseInputInPlace(v2RequestSchema, body, isWellFormedV2);
   const byName = new Map(signature.inputs.map((spec) => [spec.name, spec]));
   const inputs: TensorMap = {};
   for (const input of request.inputs) {
