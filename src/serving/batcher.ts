@@ -29,7 +29,6 @@ export interface BatchResult {
 
 export interface BatchObserver {
   onBatch?(rows: number, inferMs: number): void;
-  onQueueDepth?(rows: number): void;
 }
 
 interface Job {
@@ -70,7 +69,6 @@ export function createBatcher(infer: Infer, policy: BatchPolicy, observer: Batch
     if (index >= 0) {
       queue.splice(index, 1);
       queuedRows -= job.rows;
-      observer.onQueueDepth?.(queuedRows);
     }
   };
 
@@ -99,7 +97,6 @@ export function createBatcher(infer: Infer, policy: BatchPolicy, observer: Batch
         i++;
       }
     }
-    observer.onQueueDepth?.(queuedRows);
     return batch;
   };
 
@@ -255,7 +252,6 @@ export function createBatcher(infer: Infer, policy: BatchPolicy, observer: Batch
         }
         queue.push(job);
         queuedRows += rows;
-        observer.onQueueDepth?.(queuedRows);
         if (queuedRows >= policy.maxBatchSize) pump();
         else schedulePump();
       });

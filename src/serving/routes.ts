@@ -13,7 +13,6 @@ import type { ServedModel, ServingService } from './service.js';
 
 const infer: RoutePermission = { action: 'read', resource: 'endpoint' };
 const manage: RoutePermission = { action: 'admin', resource: 'endpoint' };
-const modelParams = z.object({ model: z.string().min(1), version: z.string().min(1).optional() });
 
 /**
  * Where endpoint names resolve: the deployments domain routes a request to a version by the endpoint's traffic
@@ -240,7 +239,7 @@ export function servingRoutes(
         },
       },
       async (request) => {
-        const { model } = parseInput(modelParams, request.params);
+        const { model } = pathParams(request);
         const body = parseInput(
           z.object({
             parameters: z
@@ -264,7 +263,7 @@ export function servingRoutes(
         schema: { summary: 'Unload a model (all versions, or parameters.version)', tags: ['repository'] },
       },
       async (request) => {
-        const { model } = parseInput(modelParams, request.params);
+        const { model } = pathParams(request);
         const body = parseInput(
           z.object({
             parameters: z.object({ version: z.union([z.string(), z.number()]).optional() }).optional(),
@@ -341,7 +340,7 @@ export function servingRoutes(
   };
 }
 
-/** The model (and version) named in the path; checked by hand, as this runs on every inference request. */
+/** The model (and version) named in the path; checked by hand, as inference runs it on every request. */
 function pathParams(request: FastifyRequest): { model: string; version?: string } {
   const { model, version } = request.params as { model?: string; version?: string };
   if (model === undefined || model === '') throw invalidParameter("path parameter 'model' must not be empty");
