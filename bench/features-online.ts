@@ -20,7 +20,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { resolveServerConfig } from '../src/core/config.js';
 import { createSlipway } from '../src/server.js';
 import { redisAvailable, startRedis } from '../test/support/redis.js';
-import { httpRequest, openLoop } from './open-loop.js';
+import { httpRequest, type OpenLoopResult, openLoop, percentile } from './open-loop.js';
 
 const ENTITIES = 100_000;
 const FIELDS = 10;
@@ -73,21 +73,8 @@ async function serve(): Promise<void> {
   });
 }
 
-interface Result {
-  sent: number;
-  ok: number;
-  failed: number;
-  late?: number;
-  rps: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-}
+/** A run's figures; `late` only for open-loop runs. */
+type Result = Omit<OpenLoopResult, 'late'> & { late?: number };
 
 function bodyFor(rows: number, seed: number): string {
   const ids = Array.from({ length: rows }, (_, i) => `u${(seed * 7919 + i * 104_729) % ENTITIES}`);
@@ -107,6 +94,14 @@ async function load(
   const target = new URL(path, url);
   // rows = 0: the baseline, a GET of the liveness route (the server's floor: HTTP, hooks, no feature work).
   const method = rows === 0 ? 'GET' : 'POST';
+  if ('rate' in mode) {
+    // Open loop on raw sockets: node:http's client would cost the shared CPU more than the server does.
+    const pool = Array.from({ length: 997 }, (_, i) =>
+      httpRequest(target.href, method, rows === 0 ? undefined : bodyFor(rows, i)),
+    );
+    return openLoop(target.href, (i) => pool[i % pool.length] as Buffer, { rate: mode.rate, seconds });
+  }
+  // Closed loop through node:http, as many requests in flight as connections.
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const latencies: number[] = [];
   let sent = 0;
@@ -132,14 +127,6 @@ async function load(
       });
       req.end(body);
     });
-  if ('rate' in mode) {
-    agent.destroy();
-    // Open loop on raw sockets: node:http's client would cost the shared CPU more than the server does.
-    const pool = Array.from({ length: 997 }, (_, i) =>
-      httpRequest(target.href, method, rows === 0 ? undefined : bodyFor(rows, i)),
-    );
-    return openLoop(target.href, (i) => pool[i % pool.length] as Buffer, { rate: mode.rate, seconds });
-  }
   const durationMs = seconds * 1000;
   const begin = performance.now();
   const worker = async () => {
@@ -154,8 +141,8 @@ async function load(
     ok: latencies.length,
     failed,
     rps: Math.round(latencies.length / elapsedS),
-    p50Ms: percentile(sorted, 50),
-    p99Ms: percentile(sorted, 99),
+    p50Ms: percentile(sorted, 0.5),
+    p99Ms: percentile(sorted, 0.99),
     maxMs: sorted[sorted.length - 1] ?? Number.NaN,
   };
 }
@@ -167,6 +154,7 @@ async function main(): Promise<void> {
   if (redis !== undefined && !process.argv.includes('--embedded-only')) stores.push(['redis', redis.url]);
   else process.stdout.write('redis-server not found: Redis runs skipped\n');
   const rowsOut: Record<string, string | number>[] = [];
+  const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
   try {
     for (const [name, online] of stores) {
       const child = fork(import.meta.filename, ['--serve', '--dir', dir, '--online', online], {
@@ -178,32 +166,29 @@ async function main(): Promise<void> {
         child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
       });
       await load(url, 1, { concurrency: 8 }); // warm-up: JIT, SQLite page cache, connections
+      /** Adds a row to the table and prints it as it comes. */
+      const report = (scenario: string, r: Result, vsBaseline: string) => {
+        rowsOut.push({
+          store: name,
+          scenario,
+          rps: r.rps,
+          vs_baseline: vsBaseline,
+          p50_ms: r.p50Ms.toFixed(3),
+          p99_ms: r.p99Ms.toFixed(3),
+          max_ms: r.maxMs.toFixed(1),
+          failed: r.failed,
+          late: r.late ?? '-',
+        });
+        process.stdout.write(`${JSON.stringify(rowsOut.at(-1))}\n`);
+      };
       const baseline = await load(url, 0, { concurrency: 32 }, '/v2/health/live');
-      rowsOut.push({
-        store: name,
-        scenario: 'baseline GET /v2/health/live, max (32 conns)',
-        rps: baseline.rps,
-        vs_baseline: '1.00x',
-        p50_ms: baseline.p50Ms.toFixed(3),
-        p99_ms: baseline.p99Ms.toFixed(3),
-        max_ms: baseline.maxMs.toFixed(1),
-        failed: baseline.failed,
-      });
-      process.stdout.write(`${JSON.stringify(rowsOut.at(-1))}\n`);
+      report('baseline GET /v2/health/live, max (32 conns)', baseline, '1.00x');
       // The floor at the target's rate: an empty route's p99 at 5,000 RPS open-loop on the same machine.
-      const floor = await load(url, 0, { rate: 5000 }, '/v2/health/live');
-      rowsOut.push({
-        store: name,
-        scenario: 'baseline GET /v2/health/live, 5000 RPS',
-        rps: floor.rps,
-        vs_baseline: '-',
-        p50_ms: floor.p50Ms.toFixed(3),
-        p99_ms: floor.p99Ms.toFixed(3),
-        max_ms: floor.maxMs.toFixed(1),
-        failed: floor.failed,
-        late: floor.late ?? '-',
-      });
-      process.stdout.write(`${JSON.stringify(rowsOut.at(-1))}\n`);
+      report(
+        'baseline GET /v2/health/live, 5000 RPS',
+        await load(url, 0, { rate: 5000 }, '/v2/health/live'),
+        '-',
+      );
       const scenarios: [string, number, { rate: number } | { concurrency: number }][] = [
         ['1 x 10, 1000 RPS', 1, { rate: 1000 }],
         ['1 x 10, 5000 RPS', 1, { rate: 5000 }],
@@ -212,24 +197,10 @@ async function main(): Promise<void> {
         ['100 x 10, 1000 RPS', 100, { rate: 1000 }],
         ['100 x 10, max (32 conns)', 100, { concurrency: 32 }],
       ];
-      const only = process.argv.includes('--only')
-        ? process.argv[process.argv.indexOf('--only') + 1]
-        : undefined;
       for (const [label, rows, mode] of scenarios.filter(([label]) => only === undefined || label === only)) {
         const r = await load(url, rows, mode);
-        rowsOut.push({
-          store: name,
-          scenario: label,
-          rps: r.rps,
-          // Throughput against the floor only means something when both run flat out.
-          vs_baseline: 'concurrency' in mode ? `${(r.rps / baseline.rps).toFixed(2)}x` : '-',
-          p50_ms: r.p50Ms.toFixed(3),
-          p99_ms: r.p99Ms.toFixed(3),
-          max_ms: r.maxMs.toFixed(1),
-          failed: r.failed,
-          late: r.late ?? '-',
-        });
-        process.stdout.write(`${JSON.stringify(rowsOut.at(-1))}\n`);
+        // Throughput against the floor only means something when both run flat out.
+        report(label, r, 'concurrency' in mode ? `${(r.rps / baseline.rps).toFixed(2)}x` : '-');
       }
       child.send('stop');
       await new Promise((resolve) => child.once('exit', resolve));

@@ -123,15 +123,14 @@ export async function openLoop(
   for (const connection of connections) connection.socket.destroy();
   const elapsedS = (performance.now() - begin) / 1000;
   const sorted = Float64Array.from(latencies).sort();
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
   return {
     sent,
     ok: latencies.length,
     failed,
     late,
     rps: Math.round(latencies.length / elapsedS),
-    p50Ms: at(0.5),
-    p99Ms: at(0.99),
+    p50Ms: percentile(sorted, 0.5),
+    p99Ms: percentile(sorted, 0.99),
     maxMs: sorted[sorted.length - 1] ?? Number.NaN,
   };
 }
@@ -160,6 +159,11 @@ function contentLength(buffer: Buffer, headerEnd: number): number {
     return value;
   }
   return -1;
+}
+
+/** The q-quantile (0 to 1) of sorted latencies, by nearest rank; NaN when there are none. */
+export function percentile(sorted: Float64Array, q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 }
 
 /** The bytes of one HTTP/1.1 keep-alive request. */
