@@ -284,30 +284,33 @@ export function featureRoutes(features: FeatureService) {
   };
 }
 
+/** The response's head per feature_names array: the service shares one array among responses of one shape. */
+const headOf = new WeakMap<readonly string[], string>();
+
 /**
- * The online response as JSON, each distinct statuses / timestamps array serialized once: the fields of one view
- * share them, and in Feast's column-major shape they are most of the bytes.
+ * The online response as JSON, built as one string in order. A view's fields share their statuses and
+ * timestamps arrays and come view by view, so each shared pair is encoded once, with the head (the feature
+ * names) cached: per field only its values are encoded.
  */
 export function serializeOnlineResponse(response: OnlineFeaturesResponse): string {
-  // One string built in order. A view's fields share their statuses and timestamps arrays, and results come
-  // view by view, so each shared array is encoded once; no map or intermediate array per request.
-  let out = `{"metadata":{"feature_names":${JSON.stringify(response.metadata.feature_names)}},"results":[`;
+  const names = response.metadata.feature_names;
+  let out = headOf.get(names);
+  if (out === undefined) {
+    out = `{"metadata":{"feature_names":${JSON.stringify(names)}},"results":[`;
+    headOf.set(names, out);
+  }
   let statuses: unknown[] | undefined;
-  let statusesJson = '';
   let timestamps: unknown[] | undefined;
-  let timestampsJson = '';
+  let tail = '';
   const results = response.results;
   for (let i = 0; i < results.length; i++) {
     const r = results[i] as OnlineFeaturesResponse['results'][number];
-    if (r.statuses !== statuses) {
+    if (r.statuses !== statuses || r.event_timestamps !== timestamps) {
       statuses = r.statuses;
-      statusesJson = JSON.stringify(statuses);
-    }
-    if (r.event_timestamps !== timestamps) {
       timestamps = r.event_timestamps;
-      timestampsJson = JSON.stringify(timestamps);
+      tail = `,"statuses":${JSON.stringify(statuses)},"event_timestamps":${JSON.stringify(timestamps)}}`;
     }
-    out += `${i === 0 ? '' : ','}{"values":${JSON.stringify(r.values)},"statuses":${statusesJson},"event_timestamps":${timestampsJson}}`;
+    out += (i === 0 ? '{"values":' : ',{"values":') + JSON.stringify(r.values) + tail;
   }
   return `${out}]}`;
 }

@@ -3,11 +3,22 @@ import type { Clock } from '../core/clock.js';
 import { invalidParameter, invalidState, notFound } from '../core/errors.js';
 import type { MetadataDb } from '../storage/index.js';
 import type { DatasetInput } from '../tracking/index.js';
-import { type Definitions, type FeatureViewDef, parseDefinitions, type SourceDef } from './definitions.js';
+import {
+  type Definitions,
+  type FeatureViewDef,
+  type OnDemandDef,
+  parseDefinitions,
+  type SourceDef,
+} from './definitions.js';
 import { type DefinitionChange, diffDefinitions } from './diff.js';
-import { type FeaturePlan, planFeatures } from './feature-plan.js';
+import { type FeaturePlan, internalName, planFeatures } from './feature-plan.js';
 import type { HistoricalResult, OfflineStore } from './offline-store.js';
-import { encodeEntityKey, type OnlineStore } from './online/online-store.js';
+import {
+  type EntityKeyEncoder,
+  encodeEntityKey,
+  entityKeyEncoder,
+  type OnlineStore,
+} from './online/online-store.js';
 import { createFeatureStore } from './store.js';
 import { buildTrainingSet, type TrainingSetRequest, trainingSetDataset } from './training-set.js';
 import { coerce, loadTransform, type RowTransform, runTransform } from './transforms.js';
@@ -16,7 +27,8 @@ export type FeatureStatus = 'PRESENT' | 'NOT_FOUND' | 'OUTSIDE_MAX_AGE';
 
 /** Feast's online response: column-major, entity key columns first. */
 export interface OnlineFeaturesResponse {
-  metadata: { feature_names: string[] };
+  /** Shared by every response of one request shape: read it, never change it. */
+  metadata: { feature_names: readonly string[] };
   results: { values: unknown[]; statuses: FeatureStatus[]; event_timestamps: string[] }[];
 }
 
@@ -63,7 +75,61 @@ interface Current {
   sources: Map<string, SourceDef>;
   views: Map<string, FeatureViewDef>;
   transforms: Map<string, RowTransform>;
-  plans: Map<string, FeaturePlan>;
+  plans: Map<string, OnlineLayout>;
+  /** The last request shape served, with its layout. */
+  recent?: {
+    features: string[] | undefined;
+    featureService: string | undefined;
+    full: boolean;
+    layout: OnlineLayout;
+  };
+}
+
+type ViewValues = Record<string, unknown>;
+
+/** Where an online plan's columns go in the response, resolved once per request shape. */
+interface OnlineLayout {
+  plan: FeaturePlan;
+  /** Join keys, then the requested features' output names: every response of this shape shares the array. */
+  featureNames: readonly string[];
+  views: {
+    view: FeatureViewDef;
+    encodeKey: EntityKeyEncoder;
+    /** The view's requested fields and their result slots (fields read only for transforms have none). */
+    outputs: { field: string; slot: number }[];
+  }[];
+  /** Per transform, the result slot of each of its fields (-1: computed but not requested). */
+  onDemand: { odfv: OnDemandDef; slots: number[] }[];
+}
+
+function onlineLayoutOf(plan: FeaturePlan): OnlineLayout {
+  const slotOf = new Map(plan.requested.map((r, i) => [r.internalName, plan.joinKeys.length + i]));
+  return {
+    plan,
+    featureNames: Object.freeze([
+      ...plan.joinKeys.map((k) => k.name),
+      ...plan.requested.map((r) => r.outputName),
+    ]),
+    views: plan.views.map((read) => ({
+      view: read.view,
+      encodeKey: entityKeyEncoder(read.joinKeys),
+      outputs: read.fields.flatMap((f) => {
+        const slot = slotOf.get(internalName(read.view.name, f.name));
+        return slot === undefined ? [] : [{ field: f.name, slot }];
+      }),
+    })),
+    onDemand: plan.onDemand.map((odfv) => ({
+      odfv,
+      slots: odfv.fields.map((f) => slotOf.get(internalName(odfv.name, f.name)) ?? -1),
+    })),
+  };
+}
+
+function sameStrings(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 const EPOCH = '1970-01-01T00:00:00Z';
@@ -99,21 +165,40 @@ export function createFeatureService(deps: FeatureDeps) {
     return current;
   };
 
-  /** Plans are cached per request shape: the online hot path resolves references once. */
-  const planFor = (input: {
+  /**
+   * Plans and their online layouts are cached per request shape: the online hot path resolves references once.
+   * The last shape is compared field by field first, so a client repeating its request builds no cache key.
+   */
+  const onlineLayoutFor = (input: {
     features?: string[] | undefined;
     featureService?: string | undefined;
     fullFeatureNames?: boolean | undefined;
-  }): FeaturePlan => {
+  }): OnlineLayout => {
     const c = active();
-    const key = `${input.featureService ?? ''}|${input.fullFeatureNames === true ? 1 : 0}|${input.features?.join(',') ?? ''}`;
-    let plan = c.plans.get(key);
-    if (plan === undefined) {
-      plan = planFeatures(c.defs, input);
-      if (c.plans.size < 1000) c.plans.set(key, plan);
+    const full = input.fullFeatureNames === true;
+    const recent = c.recent;
+    if (
+      recent !== undefined &&
+      recent.featureService === input.featureService &&
+      recent.full === full &&
+      sameStrings(recent.features, input.features)
+    )
+      return recent.layout;
+    const key = `${input.featureService ?? ''}|${full ? 1 : 0}|${input.features?.join(',') ?? ''}`;
+    let layout = c.plans.get(key);
+    if (layout === undefined) {
+      layout = onlineLayoutOf(planFeatures(c.defs, input));
+      if (c.plans.size < 1000) c.plans.set(key, layout);
     }
-    return plan;
+    c.recent = {
+      features: input.features === undefined ? undefined : [...input.features],
+      featureService: input.featureService,
+      full,
+      layout,
+    };
+    return layout;
   };
+  const planFor = (input: { featureService: string }): FeaturePlan => onlineLayoutFor(input).plan;
 
   /** Checks that each source has the timestamp, key and field columns its views declare. */
   const checkAgainstData = async (defs: Definitions): Promise<void> => {
@@ -283,7 +368,8 @@ export function createFeatureService(deps: FeatureDeps) {
     /** Feast's get-online-features: latest values per entity, TTL enforced (OUTSIDE_MAX_AGE), transforms applied. */
     async getOnlineFeatures(input: OnlineFeaturesRequest): Promise<OnlineFeaturesResponse> {
       const c = active();
-      const plan = planFor(input);
+      const layout = onlineLayoutFor(input);
+      const plan = layout.plan;
       const rows = entityRowCount(input.entities);
       for (const key of plan.joinKeys) {
         const values = input.entities[key.name];
@@ -302,28 +388,26 @@ export function createFeatureService(deps: FeatureDeps) {
         }
       }
       const nowMs = deps.clock.nowMs();
-      const featureNames = plan.joinKeys.map((k) => k.name);
-      const results: OnlineFeaturesResponse['results'] = plan.joinKeys.map((k) => ({
-        values: input.entities[k.name] as unknown[],
-        statuses: new Array<FeatureStatus>(rows).fill('PRESENT'),
-        event_timestamps: new Array<string>(rows).fill(EPOCH),
-      }));
-      // Per view: the values each row holds (for transforms) and the requested columns.
-      const valuesByView = new Map<string, (Record<string, unknown> | undefined)[]>();
-      const columns = new Map<string, OnlineFeaturesResponse['results'][number]>();
-      for (const read of plan.views) {
-        const keyColumns = read.joinKeys.map((k) => input.entities[k] as unknown[]);
+      // Results are written straight into their output slots (the layout says where each column goes).
+      const results = new Array<OnlineFeaturesResponse['results'][number]>(layout.featureNames.length);
+      plan.joinKeys.forEach((k, j) => {
+        results[j] = {
+          values: input.entities[k.name] as unknown[],
+          statuses: new Array<FeatureStatus>(rows).fill('PRESENT'),
+          event_timestamps: new Array<string>(rows).fill(EPOCH),
+        };
+      });
+      // The values each row of a view holds, kept only when an on-demand transform reads them.
+      const valuesByView =
+        plan.onDemand.length > 0 ? new Map<string, (ViewValues | undefined)[]>() : undefined;
+      for (const read of layout.views) {
         const keys = new Array<string>(rows);
-        for (let i = 0; i < rows; i++)
-          keys[i] = encodeEntityKey(
-            read.joinKeys,
-            keyColumns.map((col) => col[i]),
-          );
+        for (let i = 0; i < rows; i++) keys[i] = read.encodeKey(input.entities, i);
         const records = await deps.online.read(read.view.name, keys);
         const ttlMs = read.view.ttl_ms;
         const statuses = new Array<FeatureStatus>(rows);
         const timestamps = new Array<string>(rows);
-        const live = new Array<Record<string, unknown> | undefined>(rows);
+        const live = new Array<ViewValues | undefined>(rows);
         for (let i = 0; i < rows; i++) {
           const record = records[i];
           if (record === undefined) {
@@ -338,23 +422,21 @@ export function createFeatureService(deps: FeatureDeps) {
             }
           }
         }
-        valuesByView.set(read.view.name, live);
-        for (const f of read.fields) {
-          columns.set(`${read.view.name}__${f.name}`, {
-            values: live.map((v) => (v === undefined ? null : (v[f.name] ?? null))),
-            statuses,
-            event_timestamps: timestamps,
-          });
+        valuesByView?.set(read.view.name, live);
+        for (const { field, slot } of read.outputs) {
+          const values = new Array<unknown>(rows);
+          for (let i = 0; i < rows; i++) values[i] = live[i]?.[field] ?? null;
+          results[slot] = { values, statuses, event_timestamps: timestamps };
         }
       }
-      for (const odfv of plan.onDemand) {
+      for (const { odfv, slots } of layout.onDemand) {
         const fn = c.transforms.get(odfv.name) as RowTransform;
         const outputs = odfv.fields.map(() => new Array<unknown>(rows));
         for (let i = 0; i < rows; i++) {
           const row: Record<string, unknown> = {};
           for (const s of odfv.sources) {
             const view = c.views.get(s) as FeatureViewDef;
-            const values = valuesByView.get(s)?.[i];
+            const values = valuesByView?.get(s)?.[i];
             for (const f of view.fields) row[f.name] = values === undefined ? null : (values[f.name] ?? null);
           }
           for (const f of odfv.request_fields) row[f.name] = (input.entities[f.name] as unknown[])[i] ?? null;
@@ -363,20 +445,18 @@ export function createFeatureService(deps: FeatureDeps) {
             (outputs[j] as unknown[])[i] = out[f.name];
           });
         }
-        odfv.fields.forEach((f, j) => {
+        slots.forEach((slot, j) => {
+          if (slot < 0) return;
           const values = outputs[j] as unknown[];
-          columns.set(`${odfv.name}__${f.name}`, {
+          results[slot] = {
             values,
             statuses: values.map((v) => (v === null ? 'NOT_FOUND' : 'PRESENT')),
             event_timestamps: new Array<string>(rows).fill(EPOCH),
-          });
+          };
         });
       }
-      for (const r of plan.requested) {
-        featureNames.push(r.outputName);
-        results.push(columns.get(r.internalName) as OnlineFeaturesResponse['results'][number]);
-      }
-      return { metadata: { feature_names: featureNames }, results };
+      // feature_names is the layout's own array, shared by every response of this shape (never mutated).
+      return { metadata: { feature_names: layout.featureNames }, results };
     },
 
     /**

@@ -208,6 +208,25 @@ describe('online features (embedded store)', () => {
     });
   });
 
+  it('answers each request shape with its own names and order when shapes alternate', async () => {
+    server.setNow('2001-02-21T00:30:00Z');
+    const ask = (features: string[], full: boolean) =>
+      server.client.getOnlineFeatures({ features, entities: { origin: ['SEA'] }, fullFeatureNames: full });
+    const forward = ['o1d:avg_delay_1d', 'o1d:flights_1d'];
+    const backward = [...forward].reverse();
+    for (let round = 0; round < 2; round++) {
+      const a = await ask(forward, false);
+      const b = await ask(backward, false);
+      const c = await ask(forward, true);
+      expect(a.metadata.feature_names).toEqual(['origin', 'avg_delay_1d', 'flights_1d']);
+      expect(b.metadata.feature_names).toEqual(['origin', 'flights_1d', 'avg_delay_1d']);
+      expect(c.metadata.feature_names).toEqual(['origin', 'o1d__avg_delay_1d', 'o1d__flights_1d']);
+      expect(b.results[1]?.values).toEqual(a.results[2]?.values);
+      expect(b.results[2]?.values).toEqual(a.results[1]?.values);
+      expect(c.results.map((r) => r.values)).toEqual(a.results.map((r) => r.values));
+    }
+  });
+
   it('answers clear 4xx errors for unknown features, missing keys and wrong key types', async () => {
     const ask = (body: unknown) => api(server.url, 'POST', '/get-online-features', body);
     const cases: [unknown, number, RegExp][] = [

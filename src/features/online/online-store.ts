@@ -32,3 +32,19 @@ export interface OnlineStore {
 export function encodeEntityKey(names: readonly string[], values: readonly unknown[]): string {
   return `${names.join(',')}=${JSON.stringify(values)}`;
 }
+
+/** `encodeEntityKey` for row `row` of column-major entities. */
+export type EntityKeyEncoder = (columns: Readonly<Record<string, readonly unknown[]>>, row: number) => string;
+
+/**
+ * `encodeEntityKey` with the names fixed, for the online hot path: the prefix is built once, and a single join
+ * key (the common case) is encoded without an array of values per row. Keys are equal to `encodeEntityKey`'s.
+ */
+export function entityKeyEncoder(names: readonly string[]): EntityKeyEncoder {
+  const prefix = `${names.join(',')}=`;
+  if (names.length === 1) {
+    const name = names[0] as string;
+    return (columns, row) => `${prefix}[${JSON.stringify(columns[name]?.[row] ?? null)}]`;
+  }
+  return (columns, row) => `${prefix}${JSON.stringify(names.map((n) => columns[n]?.[row] ?? null))}`;
+}
