@@ -3,9 +3,11 @@
  *
  *   npm run build && npx tsx bench/serving.ts [--seconds 10] [--connections 32]
  *
- * (a) a bare node:http server answering a fixed V2 response: the ceiling of this machine;
+ * (a) a bare node:http server answering a fixed V2 response without reading the request: the ceiling of this machine;
+ * (a2) the same server reading and parsing the JSON body and answering with a request id: the floor of any server
+ *      that looks at its requests;
  * (b) `slipway serve` with the 100-tree gradient-boosted ONNX model (test/fixtures/models/gbt100.onnx), single-row
- *     V2 requests, payload logging on;
+ *     V2 requests, payload logging on; (b0) the same with the payload log off;
  * (c) FastAPI + uvicorn predicting with the same model in scikit-learn (Debian python3-sklearn, python3-fastapi,
  *     python3-uvicorn; skipped with a notice when absent).
  * Then: Slipway with batch-of-64 requests (rows/s), and Slipway's p99 at half of its maximum rate.
@@ -61,25 +63,34 @@ const stopProcess = async (child: ChildProcess) => {
   await exited;
 };
 
-// (a) bare node:http
-const barePort = randomPort();
+// (a) bare node:http, which never reads the request; (a2) the same server reading and parsing the JSON body and
+// answering with a request id: the least any server that looks at its requests does. (a2) tells how much of the
+// gap between (a) and (b) is the cost of reading a request at all.
 const fixed = JSON.stringify({
   model_name: 'gbt',
   model_version: '1',
   outputs: [{ name: 'variable', datatype: 'FP32', shape: [1, 1], data: [0.5] }],
 });
-const bare = spawn(
-  process.execPath,
-  [
-    '-e',
-    `require('http').createServer((q,s)=>{q.resume();q.on('end',()=>{s.writeHead(200,{'content-type':'application/json'});s.end(${JSON.stringify(fixed)})})}).listen(${barePort},'127.0.0.1')`,
-  ],
-  { stdio: 'inherit' },
-);
-await waitReady(`http://127.0.0.1:${barePort}/`, bare);
-run(`http://127.0.0.1:${barePort}/v2/models/gbt/infer`, single, { duration: 2 });
-const a = measured(bare.pid, `http://127.0.0.1:${barePort}/v2/models/gbt/infer`, single);
-await stopProcess(bare);
+const bareServers = {
+  a: `(q,s)=>{q.resume();q.on('end',()=>{s.writeHead(200,{'content-type':'application/json'});s.end(${JSON.stringify(fixed)})})}`,
+  a2: `(q,s)=>{let b='';q.setEncoding('utf8');q.on('data',(c)=>{b+=c});q.on('end',()=>{if(b!=='')JSON.parse(b);s.writeHead(200,{'content-type':'application/json','x-request-id':require('crypto').randomUUID()});s.end(${JSON.stringify(fixed)})})}`,
+};
+const measureBare = async (handler: string): Promise<Result> => {
+  const port = randomPort();
+  const child = spawn(
+    process.execPath,
+    ['-e', `require('http').createServer(${handler}).listen(${port},'127.0.0.1')`],
+    { stdio: 'inherit' },
+  );
+  await waitReady(`http://127.0.0.1:${port}/`, child);
+  const url = `http://127.0.0.1:${port}/v2/models/gbt/infer`;
+  run(url, single, { duration: 2 });
+  const result = measured(child.pid, url, single);
+  await stopProcess(child);
+  return result;
+};
+const a = await measureBare(bareServers.a);
+const a2 = await measureBare(bareServers.a2);
 
 // (b) slipway serve
 const dataDir = await mkdtemp(join(tmpdir(), 'slipway-bench-serving-'));
@@ -103,6 +114,15 @@ const metrics = await (await fetch(`${slipwayBase}/metrics`)).text();
 const acceptedP99Ms =
   histogramQuantile(before, metrics, 'slipway_inference_request_duration_seconds', 0.99) * 1000;
 await slipwayServer.stop();
+// (b0) the same without the payload log: what logging every request costs.
+const unlogged = await startSlipwayProcess(
+  ['serve', 'gbt', '--data-dir', dataDir, '--log-level', 'warn', '--no-payload-log'],
+  randomPort(),
+  '/ping',
+);
+run(`${unlogged.base}/v2/models/gbt/infer`, single, { duration: 2 });
+const b0 = measured(unlogged.pid, `${unlogged.base}/v2/models/gbt/infer`, single);
+await unlogged.stop();
 await rm(dataDir, { recursive: true, force: true });
 
 // (c) FastAPI + scikit-learn
@@ -130,8 +150,10 @@ console.log(
 );
 console.log('| server | req/s | p50 ms | p99 ms | errors | server CPU µs/request |');
 console.log('|---|---|---|---|---|---|');
-console.log(`| (a) bare node:http, fixed V2 response | ${fmt(a)} |`);
+console.log(`| (a) bare node:http, fixed V2 response, request never read | ${fmt(a)} |`);
+console.log(`| (a2) bare node:http, reads and parses the body, request id, fixed response | ${fmt(a2)} |`);
 console.log(`| (b) slipway serve, gbt100 ONNX, 1 row/request, payload log on | ${fmt(b)} |`);
+console.log(`| (b0) slipway serve as (b), payload log off | ${fmt(b0)} |`);
 if (c !== undefined) console.log(`| (c) FastAPI + uvicorn + scikit-learn, 1 row/request | ${fmt(c)} |`);
 console.log(`| (b) with 64 rows/request | ${fmt(b64)} (${(b64.rps * 64).toFixed(0)} rows/s) |`);
 console.log(`| (b) at half its max rate (${(b.rps / 2).toFixed(0)} req/s) | ${fmt(half)} |`);
@@ -139,7 +161,7 @@ console.log(
   `| (b) offered 2x its max rate, 256 connections | ${fmt(overload)} (${overload.ok} accepted, ${overload.non2xx} refused 429; accepted p99 in the server ${acceptedP99Ms.toFixed(1)} ms) |`,
 );
 console.log(
-  `\nratios: (b)/(a) = ${(b.rps / a.rps).toFixed(2)}${c === undefined ? '' : `, (b)/(c) = ${(b.rps / c.rps).toFixed(1)}`}`,
+  `\nratios: (b)/(a) = ${(b.rps / a.rps).toFixed(2)}, (b)/(a2) = ${(b.rps / a2.rps).toFixed(2)}, (a2)/(a) = ${(a2.rps / a.rps).toFixed(2)}, (b0)/(a) = ${(b0.rps / a.rps).toFixed(2)}${c === undefined ? '' : `, (b)/(c) = ${(b.rps / c.rps).toFixed(1)}`}`,
 );
 if (a.cpuUsPerRequest !== undefined && b.cpuUsPerRequest !== undefined) {
   console.log(
