@@ -282,15 +282,13 @@ export async function createSlipway(config: ServerConfig, options: SlipwayOption
     );
     void reply.status(error.status).send(errorBody(request.url, error));
   });
-  // Synchronous hooks: they run on every request, and async ones cost a promise each.
-  app.addHook('onSend', (request, reply, payload, done) => {
-    reply.header('x-request-id', request.id);
-    done(null, payload);
-  });
+  // Synchronous hooks: they run on every request, and async ones cost a promise each. The request id is set as
+  // the request comes in (replies, errors included, keep it), so no onSend hook runs on every reply.
   // Counted so a shutdown can prove that every request it took in was answered.
   const traffic = { received: 0, answered: 0 };
-  app.addHook('onRequest', (_request, _reply, done) => {
+  app.addHook('onRequest', (request, reply, done) => {
     traffic.received++;
+    reply.header('x-request-id', request.id);
     done();
   });
   app.addHook('onResponse', (_request, _reply, done) => {

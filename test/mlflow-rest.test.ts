@@ -22,6 +22,22 @@ describe('MLflow REST API over HTTP', () => {
     expect(health.headers.get('x-request-id')).toMatch(/[0-9a-f-]{36}/);
     const echoed = await fetch(`${server.url}/health`, { headers: { 'x-request-id': 'trace-42' } });
     expect(echoed.headers.get('x-request-id')).toBe('trace-42');
+    // Errors carry it too: a route's 4xx, an unknown route and a body that is not JSON.
+    const traced = { 'x-request-id': 'trace-43', 'content-type': 'application/json' };
+    for (const [path, method, body] of [
+      ['/api/2.0/mlflow/runs/get?run_id=nope', 'GET', undefined],
+      ['/no/such/route', 'GET', undefined],
+      ['/api/2.0/mlflow/runs/create', 'POST', '{not json'],
+    ] as const) {
+      const failed = await fetch(`${server.url}${path}`, {
+        method,
+        headers: traced,
+        ...(body !== undefined && { body }),
+      });
+      expect(failed.status, path).toBeGreaterThanOrEqual(400);
+      expect(failed.status, path).toBeLessThan(500);
+      expect(failed.headers.get('x-request-id'), path).toBe('trace-43');
+    }
     const openapi = (await (await fetch(`${server.url}/docs/json`)).json()) as {
       paths: Record<string, unknown>;
     };
