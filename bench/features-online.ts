@@ -149,10 +149,11 @@ async function load(
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'slipway-bench-online-'));
-  const redis = redisAvailable ? await startRedis() : undefined;
+  const embeddedOnly = process.argv.includes('--embedded-only');
+  if (!embeddedOnly && !redisAvailable) process.stdout.write('redis-server not found: Redis runs skipped\n');
+  const redis = redisAvailable && !embeddedOnly ? await startRedis() : undefined;
   const stores: [string, string][] = [['embedded', 'sqlite']];
-  if (redis !== undefined && !process.argv.includes('--embedded-only')) stores.push(['redis', redis.url]);
-  else process.stdout.write('redis-server not found: Redis runs skipped\n');
+  if (redis !== undefined) stores.push(['redis', redis.url]);
   const rowsOut: Record<string, string | number>[] = [];
   const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
   try {
