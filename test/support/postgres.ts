@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
-import { accessSync, constants, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { appendFile, chown, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { freeLoopbackPort, isCi, isExecutable, messageOf } from './server-binaries.js';
 
 const run = promisify(execFile);
 
@@ -45,15 +45,6 @@ function findPostgresBinDir(): string | undefined {
     .find(hasTools);
 }
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const binDir = findPostgresBinDir();
 
 /** True when the PostgreSQL server binaries are installed; suites use `describe.skipIf(!postgresAvailable)`. */
@@ -64,11 +55,6 @@ if (!postgresAvailable && isCi()) {
   throw new Error(
     `PostgreSQL server binaries (initdb, pg_ctl, postgres) not found on PATH or under ${DEBIAN_VERSIONS_DIR}/<version>/bin, and CI is set; install the Debian package 'postgresql' (.ci/run does)`,
   );
-}
-
-function isCi(): boolean {
-  const ci = process.env.CI;
-  return ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0';
 }
 
 /**
@@ -198,23 +184,4 @@ async function runAsOwner(
     const stderr = (error as { stderr?: string }).stderr ?? '';
     throw new Error(`${file} ${args.join(' ')} failed: ${messageOf(error)}\n${stderr}`);
   }
-}
-
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port assigned')),
-      );
-    });
-  });
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

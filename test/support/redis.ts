@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { freeLoopbackPort, isCi, isExecutable, messageOf } from './server-binaries.js';
 
 /** A throwaway Redis server on a loopback port, owned by the test that started it. */
 export interface RedisServer {
@@ -29,15 +29,6 @@ const redisServerPath = (process.env.PATH ?? '')
   .map((dir) => join(dir, 'redis-server'))
   .find(isExecutable);
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** True when `redis-server` is on PATH; suites use `describe.skipIf(!redisAvailable)`. */
 export const redisAvailable: boolean = redisServerPath !== undefined;
 
@@ -46,11 +37,6 @@ if (!redisAvailable && isCi()) {
   throw new Error(
     "redis-server not found on PATH and CI is set; install the Debian package 'redis-server' (.ci/run does)",
   );
-}
-
-function isCi(): boolean {
-  const ci = process.env.CI;
-  return ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0';
 }
 
 /**
@@ -185,23 +171,4 @@ async function stopServer(child: ChildProcess, exited: Promise<string>, dir?: st
     clearTimeout(timer);
   }
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-}
-
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,19 +1,9 @@
 /** Tensors as the serving layer handles them: Open Inference Protocol datatypes, row-major data. */
 
-export type Datatype =
-  | 'BOOL'
-  | 'UINT8'
-  | 'UINT16'
-  | 'UINT32'
-  | 'UINT64'
-  | 'INT8'
-  | 'INT16'
-  | 'INT32'
-  | 'INT64'
-  | 'FP16'
-  | 'FP32'
-  | 'FP64'
-  | 'BYTES';
+import type { TensorDatatype } from '../../registry/index.js';
+
+/** The Open Inference Protocol datatypes, as model signatures in the registry declare them. */
+export type Datatype = TensorDatatype;
 
 export type TensorData =
   | Float32Array
