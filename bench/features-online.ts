@@ -10,7 +10,7 @@
  * at the highest rate the server sustains. Latency is measured from send to last byte, on loopback. Targets (issue 6): p99 <= 2 ms for one entity at
  * 5,000 RPS embedded; no collapse at 100 rows x 100 RPS.
  */
-import { fork } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { resolveServerConfig } from '../src/core/config.js';
 import { createSlipway } from '../src/server.js';
 import { redisAvailable, startRedis } from '../test/support/redis.js';
+import { histogramQuantile } from './http-load.js';
 import { httpRequest, type OpenLoopResult, openLoop, percentile } from './open-loop.js';
 
 const ENTITIES = 100_000;
@@ -147,6 +148,11 @@ async function load(
   };
 }
 
+/** The server's Prometheus text (its online-features duration histogram gives the server-side p99). */
+async function metricsText(url: string): Promise<string> {
+  return (await fetch(new URL('/metrics', url))).text();
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'slipway-bench-online-'));
   const embeddedOnly = process.argv.includes('--embedded-only');
@@ -155,6 +161,7 @@ async function main(): Promise<void> {
   const stores: [string, string][] = [['embedded', 'sqlite']];
   if (redis !== undefined) stores.push(['redis', redis.url]);
   const rowsOut: Record<string, string | number>[] = [];
+  const children: ChildProcess[] = [];
   const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
   try {
     for (const [name, online] of stores) {
@@ -162,13 +169,14 @@ async function main(): Promise<void> {
         execArgv: process.execArgv,
         stdio: 'inherit',
       });
+      children.push(child);
       const url = await new Promise<string>((resolve, reject) => {
         child.once('message', (m) => resolve((m as { url: string }).url));
         child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
       });
       await load(url, 1, { concurrency: 8 }); // warm-up: JIT, SQLite page cache, connections
       /** Adds a row to the table and prints it as it comes. */
-      const report = (scenario: string, r: Result, vsBaseline: string) => {
+      const report = (scenario: string, r: Result, vsBaseline: string, serverP99Ms?: number) => {
         rowsOut.push({
           store: name,
           scenario,
@@ -179,6 +187,7 @@ async function main(): Promise<void> {
           max_ms: r.maxMs.toFixed(1),
           failed: r.failed,
           late: r.late ?? '-',
+          server_p99_ms: serverP99Ms === undefined ? '-' : `<= ${serverP99Ms * 1000}`,
         });
         process.stdout.write(`${JSON.stringify(rowsOut.at(-1))}\n`);
       };
@@ -199,14 +208,26 @@ async function main(): Promise<void> {
         ['100 x 10, max (32 conns)', 100, { concurrency: 32 }],
       ];
       for (const [label, rows, mode] of scenarios.filter(([label]) => only === undefined || label === only)) {
+        const before = await metricsText(url);
         const r = await load(url, rows, mode);
+        // The server's own time per request (its histogram, from the body read to the response encoded), against
+        // the client's, which adds the wait before the server's event loop takes the request up.
+        const serverP99 = histogramQuantile(
+          before,
+          await metricsText(url),
+          'slipway_online_features_request_duration_seconds',
+          0.99,
+        );
         // Throughput against the floor only means something when both run flat out.
-        report(label, r, 'concurrency' in mode ? `${(r.rps / baseline.rps).toFixed(2)}x` : '-');
+        report(label, r, 'concurrency' in mode ? `${(r.rps / baseline.rps).toFixed(2)}x` : '-', serverP99);
       }
       child.send('stop');
       await new Promise((resolve) => child.once('exit', resolve));
     }
   } finally {
+    // A failed run must not leave its server behind.
+    for (const child of children)
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await redis?.stop();
     await rm(dir, { recursive: true, force: true });
   }

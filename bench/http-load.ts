@@ -150,3 +150,23 @@ export function cpuSeconds(pid: number | undefined): number | undefined {
     return undefined;
   }
 }
+
+/** The q-quantile of a Prometheus histogram over the interval between two scrapes (upper bucket bound). */
+export function histogramQuantile(before: string, after: string, name: string, q: number): number {
+  const buckets = (text: string) => {
+    const map = new Map<number, number>();
+    for (const match of text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"[^}]*\\} (\\d+)`, 'gm'))) {
+      const le = match[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(match[1]);
+      map.set(le, (map.get(le) ?? 0) + Number(match[2]));
+    }
+    return map;
+  };
+  const start = buckets(before);
+  const end = buckets(after);
+  const bounds = [...end.keys()].sort((x, y) => x - y);
+  const total = (end.get(Number.POSITIVE_INFINITY) ?? 0) - (start.get(Number.POSITIVE_INFINITY) ?? 0);
+  for (const le of bounds) {
+    if ((end.get(le) ?? 0) - (start.get(le) ?? 0) >= q * total) return le;
+  }
+  return Number.NaN;
+}

@@ -18,7 +18,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { seedModelVersions } from '../test/support/seed.js';
-import { autocannon, cpuSeconds, randomPort, startSlipwayProcess, waitReady } from './http-load.js';
+import {
+  autocannon,
+  cpuSeconds,
+  histogramQuantile,
+  randomPort,
+  startSlipwayProcess,
+  waitReady,
+} from './http-load.js';
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '32' } },
@@ -171,23 +178,3 @@ if (a.cpuUsPerRequest !== undefined && b.cpuUsPerRequest !== undefined) {
 const logged = /slipway_payload_log_records_total (\d+)/.exec(metrics)?.[1];
 const dropped = /slipway_payload_log_dropped_total (\d+)/.exec(metrics)?.[1];
 console.log(`payload log: ${logged} records written, ${dropped} dropped`);
-
-/** The q-quantile of a Prometheus histogram over the interval between two scrapes (upper bucket bound). */
-function histogramQuantile(before: string, after: string, name: string, q: number): number {
-  const buckets = (text: string) => {
-    const map = new Map<number, number>();
-    for (const match of text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"[^}]*\\} (\\d+)`, 'gm'))) {
-      const le = match[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(match[1]);
-      map.set(le, (map.get(le) ?? 0) + Number(match[2]));
-    }
-    return map;
-  };
-  const start = buckets(before);
-  const end = buckets(after);
-  const bounds = [...end.keys()].sort((x, y) => x - y);
-  const total = (end.get(Number.POSITIVE_INFINITY) ?? 0) - (start.get(Number.POSITIVE_INFINITY) ?? 0);
-  for (const le of bounds) {
-    if ((end.get(le) ?? 0) - (start.get(le) ?? 0) >= q * total) return le;
-  }
-  return Number.NaN;
-}

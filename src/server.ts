@@ -13,6 +13,7 @@ import { newRequestId } from './core/ids.js';
 import { createDeploymentService, type DeploymentService, deploymentRoutes } from './deployments/index.js';
 import {
   createEnricher,
+  createFeatureMetrics,
   createFeatureService,
   createOfflineStore,
   createRedisOnlineStore,
@@ -344,7 +345,8 @@ export async function createSlipway(config: ServerConfig, options: SlipwayOption
     }),
   );
   if (mode === 'server') await app.register(deploymentRoutes(services.deployments));
-  if (mode === 'server') await app.register(featureRoutes(services.features));
+  if (mode === 'server')
+    await app.register(featureRoutes(services.features, createFeatureMetrics(services.metrics)));
   if (mode === 'server') {
     await app.register(pipelineRoutes(services.pipelines));
     // Steps reach this server at the address it actually listens on (port 0 picks one at listen time).

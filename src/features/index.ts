@@ -8,6 +8,7 @@ export {
 export { type DefinitionChange, diffDefinitions } from './diff.js';
 export { createEnricher, type Enricher } from './enrichment.js';
 export { planFeatures } from './feature-plan.js';
+export { createFeatureMetrics, type FeatureMetrics } from './metrics.js';
 export { createOfflineStore, type HistoricalResult, type OfflineStore } from './offline-store.js';
 export { encodeEntityKey, type OnlineStore } from './online/online-store.js';
 export { createRedisOnlineStore } from './online/redis-online-store.js';

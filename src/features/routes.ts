@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { RoutePermission } from '../auth/index.js';
 import { invalidParameter } from '../core/errors.js';
 import { isJsonObject, isNonEmptyString, parseInput, parseInputInPlace } from '../core/request-input.js';
+import type { FeatureMetrics } from './metrics.js';
 import type { FeatureService, OnlineFeaturesResponse } from './service.js';
 
 const read: RoutePermission = { action: 'read', resource: 'feature' };
@@ -65,7 +66,8 @@ const bindingSchema = z.object({
 });
 
 /** The feature store's HTTP API: Feast's `/get-online-features` and `/push`, and Slipway's `/api/v1/features`. */
-export function featureRoutes(features: FeatureService) {
+export function featureRoutes(features: FeatureService, metrics?: FeatureMetrics) {
+  const duration = metrics?.onlineDuration(features.onlineStoreKind);
   return async (app: FastifyInstance): Promise<void> => {
     app.post(
       '/get-online-features',
@@ -77,6 +79,7 @@ export function featureRoutes(features: FeatureService) {
         },
       },
       async (request, reply) => {
+        const started = performance.now();
         const body = parseInputInPlace(onlineSchema, request.body, isWellFormedOnline);
         const response = await features.getOnlineFeatures({
           features: body.features,
@@ -84,7 +87,9 @@ export function featureRoutes(features: FeatureService) {
           entities: body.entities,
           fullFeatureNames: body.full_feature_names,
         });
-        return reply.type('application/json; charset=utf-8').send(serializeOnlineResponse(response));
+        const json = serializeOnlineResponse(response);
+        duration?.observe((performance.now() - started) / 1000);
+        return reply.type('application/json; charset=utf-8').send(json);
       },
     );
 

@@ -226,6 +226,9 @@ export function createFeatureService(deps: FeatureDeps) {
   };
 
   const service = {
+    /** The online store's kind, `sqlite` (embedded) or `redis`, for metrics and status. */
+    onlineStoreKind: deps.online.kind,
+
     /** Loads the current definitions and endpoint bindings (at start, and to pick up another process's apply). */
     async refresh(): Promise<void> {
       const latest = await store.latestVersion();

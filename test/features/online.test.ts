@@ -227,6 +227,34 @@ describe('online features (embedded store)', () => {
     }
   });
 
+  it('times each answered online request in a Prometheus histogram by store', async () => {
+    const count = async () => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      const match = /^slipway_online_features_request_duration_seconds_count\{store="sqlite"\} (\d+)$/m.exec(
+        text,
+      );
+      return match === null ? 0 : Number(match[1]);
+    };
+    const before = await count();
+    for (let i = 0; i < 3; i++) {
+      const ok = await api(server.url, 'POST', '/get-online-features', {
+        features: ['o1d:avg_delay_1d'],
+        entities: { origin: ['SEA'] },
+      });
+      expect(ok.status).toBe(200);
+    }
+    const refused = await api(server.url, 'POST', '/get-online-features', {
+      features: ['o1d:avg_delay_1d'],
+      entities: { origin: [17] },
+    });
+    expect(refused.status).toBe(400);
+    expect(await count()).toBe(before + 3);
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    expect(text).toMatch(
+      /^slipway_online_features_request_duration_seconds_bucket\{le="0.0001",store="sqlite"\} \d+$/m,
+    );
+  });
+
   it('answers clear 4xx errors for unknown features, missing keys and wrong key types', async () => {
     const ask = (body: unknown) => api(server.url, 'POST', '/get-online-features', body);
     const cases: [unknown, number, RegExp][] = [
