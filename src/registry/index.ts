@@ -1,5 +1,6 @@
 export * from './model.js';
 export {
+  batchesOnFirstDimension,
   type ModelSignature,
   readOnnxSignature,
   type TensorDatatype,

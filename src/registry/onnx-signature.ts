@@ -35,6 +35,11 @@ export interface ModelSignature {
   opsets: Record<string, number>;
 }
 
+/** Whether every input's first dimension is dynamic, so requests may be stacked into one batch along it. */
+export function batchesOnFirstDimension(signature: Pick<ModelSignature, 'inputs'>): boolean {
+  return signature.inputs.every((spec) => spec.shape[0] === -1);
+}
+
 type ValueInfo = onnxProto.onnx.IValueInfoProto;
 type Direction = 'input' | 'output';
 

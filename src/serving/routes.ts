@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { RoutePermission } from '../auth/index.js';
 import { invalidParameter, SlipwayError } from '../core/errors.js';
 import { parseInput } from '../core/request-input.js';
+import { batchesOnFirstDimension } from '../registry/index.js';
 import { VERSION } from '../version.js';
 import { decodeInvocation, encodeInvocationResponse } from './protocols/invocations.js';
 import { tensorToJson } from './protocols/tensor-codec.js';
@@ -326,7 +327,7 @@ export function servingRoutes(
       const v2: DecodedRequest = {
         inputs: decoded.inputs,
         rows: decoded.rows,
-        batchable: model.signature.inputs.every((s) => s.shape[0] === -1),
+        batchable: batchesOnFirstDimension(model.signature),
         ...(timeoutMs !== undefined && { timeoutMs }),
       };
       const result = await execute(chosen, v2, request.id);

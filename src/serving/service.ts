@@ -1,6 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import { invalidParameter, notFound, SlipwayError } from '../core/errors.js';
-import type { ModelSignature, RegistryService, TensorSpec } from '../registry/index.js';
+import {
+  batchesOnFirstDimension,
+  type ModelSignature,
+  type RegistryService,
+  type TensorSpec,
+} from '../registry/index.js';
 import type { BlobStore } from '../storage/index.js';
 import { type Batcher, type BatchPolicy, createBatcher, defaultBatchPolicy } from './batcher.js';
 import type { ServingMetrics } from './metrics.js';
@@ -121,7 +126,7 @@ export function createServingService(deps: ServingDeps) {
       // Warm every worker's session before the version is reported ready, with one row and with a full batch
       // (as Triton's warm-up does per batch size): ONNX Runtime sizes its buffers on the first run of a shape, so
       // a cold full batch would otherwise land on the first requests, such as a canary's.
-      const batchable = signature.inputs.every((spec) => spec.shape[0] === -1);
+      const batchable = batchesOnFirstDimension(signature);
       for (const rows of batchable && policy.maxBatchSize > 1 ? [1, policy.maxBatchSize] : [1]) {
         await Promise.all(
           Array.from({ length: policy.maxConcurrentBatches }, () =>

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { invalidParameter } from '../../core/errors.js';
 import { isJsonObject, isNonEmptyString, parseInputInPlace } from '../../core/request-input.js';
-import type { ModelSignature } from '../../registry/index.js';
+import { batchesOnFirstDimension, type ModelSignature } from '../../registry/index.js';
 import type { TensorMap } from '../runtime/tensor.js';
 import { encodeTensor, tensorToJson } from './tensor-codec.js';
 
@@ -86,7 +86,7 @@ export function decodeV2Request(body: unknown, signature: ModelSignature): Decod
       `missing input${missing.length > 1 ? 's' : ''} ${missing.map((s) => `'${s.name}'`).join(', ')}`,
     );
   }
-  const batchable = signature.inputs.every((spec) => spec.shape[0] === -1);
+  const batchable = batchesOnFirstDimension(signature);
   const rowCounts = new Set(Object.values(inputs).map((t) => t.shape[0] ?? 1));
   if (batchable && rowCounts.size > 1) {
     throw invalidParameter(
