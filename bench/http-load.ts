@@ -2,6 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { percentile } from './open-loop.js';
 
 export interface LoadResult {
   requests: number;
@@ -42,9 +43,15 @@ export async function runLoad(
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { requests: total, failures, seconds, rps: total / seconds, p50Ms: at(0.5), p99Ms: at(0.99) };
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    requests: total,
+    failures,
+    seconds,
+    rps: total / seconds,
+    p50Ms: percentile(sorted, 0.5),
+    p99Ms: percentile(sorted, 0.99),
+  };
 }
 
 export const fmt = (n: number, digits = 1): string => n.toFixed(digits);
