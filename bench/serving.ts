@@ -3,7 +3,8 @@
  *
  *   npm run build && npx tsx bench/serving.ts [--seconds 10] [--connections 32]
  *
- * (a) a bare node:http server answering a fixed V2 response without reading the request: the ceiling of this machine;
+ * (a) a bare node:http server answering a fixed V2 response without reading the request: the ceiling of this
+ *     machine;
  * (a2) the same server reading and parsing the JSON body and answering with a request id: the floor of any server
  *      that looks at its requests;
  * (b) `slipway serve` with the 100-tree gradient-boosted ONNX model (test/fixtures/models/gbt100.onnx), single-row
