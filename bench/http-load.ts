@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { percentile } from './open-loop.js';
@@ -97,6 +98,54 @@ export function autocannon(
     p99: out.latency.p99,
     errors: out.errors,
     non2xx: out.non2xx,
+  };
+}
+
+/** Whether `wrk` (Debian package `wrk`) is on the PATH. */
+export const hasWrk = (): boolean =>
+  spawnSync('wrk', ['--version'], { encoding: 'utf8' }).error === undefined;
+
+/** wrk's latency figures ("450.12us", "1.23ms", "2.00s") in milliseconds. */
+const wrkMs = (text: string | undefined): number => {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(text ?? '');
+  if (m === null) return Number.NaN;
+  const value = Number(m[1]);
+  return m[2] === 'us' ? value / 1000 : m[2] === 's' ? value * 1000 : value;
+};
+
+/**
+ * One flat-out wrk run (one thread, `connections` kept open), POSTing JSON: a C load generator, so it takes less of
+ * the machine's CPU per request than autocannon. wrk has no fixed-rate mode; rate-limited runs stay on autocannon.
+ */
+export function wrk(
+  url: string,
+  body: string,
+  options: { connections: number; durationS: number },
+): AutocannonResult {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-wrk-'));
+  const script = join(dir, 'post.lua');
+  // A Lua long string takes the body as it is (JSON has no "]==]").
+  writeFileSync(
+    script,
+    `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = [==[${body}]==]\n`,
+  );
+  const args = ['-t1', `-c${options.connections}`, `-d${options.durationS}s`, '--latency', '-s', script, url];
+  const run = spawnSync('wrk', args, { encoding: 'utf8' });
+  rmSync(dir, { recursive: true, force: true });
+  const out = run.stdout ?? '';
+  const total = Number(/(\d+) requests in/.exec(out)?.[1]);
+  if (run.status !== 0 || !Number.isFinite(total)) throw new Error(`wrk failed: ${run.stderr || out}`);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const errors = socket === null ? 0 : socket.slice(1).reduce((sum, n) => sum + Number(n), 0);
+  return {
+    ok: total - non2xx,
+    total,
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
+    p50: wrkMs(/\n\s+50%\s+(\S+)/.exec(out)?.[1]),
+    p99: wrkMs(/\n\s+99%\s+(\S+)/.exec(out)?.[1]),
+    errors,
+    non2xx,
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Serving benchmark: one run, load generator (autocannon) on the same box, every server in its own process.
  *
- *   npm run build && npx tsx bench/serving.ts [--seconds 10] [--connections 32]
+ *   npm run build && npx tsx bench/serving.ts [--seconds 10] [--connections 32] [--generator autocannon|wrk]
  *
  * (a) a bare node:http server answering a fixed V2 response without reading the request: the ceiling of this
  *     machine;
@@ -12,6 +12,8 @@
  * (c) FastAPI + uvicorn predicting with the same model in scikit-learn (Debian python3-sklearn, python3-fastapi,
  *     python3-uvicorn; skipped with a notice when absent).
  * Then: Slipway with batch-of-64 requests (rows/s), and Slipway's p99 at half of its maximum rate.
+ * `--generator wrk` drives the flat-out runs with wrk (Debian package `wrk`), which costs less CPU per request than
+ * autocannon; the fixed-rate runs stay on autocannon, as wrk has no rate mode.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -22,15 +24,26 @@ import { seedModelVersions } from '../test/support/seed.js';
 import {
   autocannon,
   cpuSeconds,
+  hasWrk,
   histogramQuantile,
   randomPort,
   startSlipwayProcess,
   waitReady,
+  wrk,
 } from './http-load.js';
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '32' } },
+  options: {
+    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '32' },
+    generator: { type: 'string', default: 'autocannon' },
+  },
 });
+const generator = values.generator;
+if (generator !== 'autocannon' && generator !== 'wrk')
+  throw new Error(`--generator: expected autocannon or wrk, got ${generator}`);
+if (generator === 'wrk' && !hasWrk())
+  throw new Error('--generator wrk: wrk is not installed (apt-get install wrk)');
 const seconds = Number(values.seconds);
 const connections = Number(values.connections);
 const root = join(import.meta.dirname, '..');
@@ -47,12 +60,11 @@ const run = (
   url: string,
   body: string,
   options: { rate?: number; duration?: number; connections?: number } = {},
-) =>
-  autocannon(url, body, {
-    connections: options.connections ?? connections,
-    durationS: options.duration ?? seconds,
-    ...(options.rate !== undefined && { rate: options.rate }),
-  });
+) => {
+  const shape = { connections: options.connections ?? connections, durationS: options.duration ?? seconds };
+  if (options.rate !== undefined) return autocannon(url, body, { ...shape, rate: options.rate });
+  return generator === 'wrk' ? wrk(url, body, shape) : autocannon(url, body, shape);
+};
 type Result = ReturnType<typeof run> & { cpuUsPerRequest?: number };
 
 /** One run, with the server's CPU time per request (user + system, all its threads) when /proc has it. */
@@ -151,10 +163,11 @@ if (hasPython) {
   );
 }
 
+const ms = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(2));
 const fmt = (r: Result) =>
-  `${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx} | ${r.cpuUsPerRequest?.toFixed(1) ?? ''}`;
+  `${r.rps.toFixed(0)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.errors + r.non2xx} | ${r.cpuUsPerRequest?.toFixed(1) ?? ''}`;
 console.log(
-  `\nServing benchmark: ${seconds}s per run, ${connections} connections, autocannon on the same 2-core box`,
+  `\nServing benchmark: ${seconds}s per run, ${connections} connections, ${generator} on the same 2-core box (fixed-rate rows: autocannon)`,
 );
 console.log('| server | req/s | p50 ms | p99 ms | errors | server CPU µs/request |');
 console.log('|---|---|---|---|---|---|');
